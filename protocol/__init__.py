@@ -1,0 +1,1 @@
+"""floodmesh's wire contract: radio frames, MQTT topics, JSON envelopes, test vectors."""
