@@ -1,0 +1,1 @@
+"""Edge nodes on the host side: registry provisioning and virtual nodes that run the firmware logic."""

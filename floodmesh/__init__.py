@@ -1,0 +1,1 @@
+"""The `floodmesh` command line."""

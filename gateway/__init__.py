@@ -1,0 +1,1 @@
+"""Ward gateway: radio link, frame verification, durable outbox, MQTT bridge, downlink."""

@@ -1,0 +1,1 @@
+"""Radio links behind one interface: ``sim`` now; Meshtastic ``serial``/``tcp`` plug in beside it."""

@@ -1,0 +1,31 @@
+"""What a gateway needs from a radio: packets in, frames out."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RadioPacket:
+    """One packet as the gateway's radio heard it."""
+
+    frame: bytes
+    from_node: int
+    rssi: int | None = None
+    snr: float | None = None
+
+
+PacketHandler = Callable[[RadioPacket], None]
+
+
+class RadioLink(Protocol):
+    """A gateway's connection to its radio. ``on_packet`` must return fast (it only enqueues)."""
+
+    def start(self, on_packet: PacketHandler) -> None:
+        """Begin delivering received packets to ``on_packet``."""
+
+    def send(self, node_id: int, frame: bytes) -> None:
+        """Transmit ``frame`` addressed to ``node_id``."""
+
+    def close(self) -> None:
+        """Stop receiving and release the radio."""

@@ -1,0 +1,1 @@
+"""Simulations: radio air, flood hydrographs, and the one-machine demo."""

@@ -1,0 +1,204 @@
+"""The one-machine demo: broker, central, a gateway per ward, virtual sensors and SOS buttons.
+
+Everything runs for real (an MQTT broker process, paho clients, SQLite, the HTTP API); only the LoRa
+air between nodes and gateways is simulated, carrying the exact bytes real radios would.
+"""
+
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from central.service import CentralService
+
+from central.core.config import CentralSettings
+from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
+from edge_nodes.virtual import VirtualSosButton, VirtualWaterLevelSensor
+from floodmesh.broker import BrokerKind, RunningBroker, start_broker
+from gateway.radio.sim import Air, SimRadioLink
+from gateway.service import GatewayService, GatewaySettings
+from protocol.registry import NodeRegistry
+from simulations.hydrograph import FloodWave
+from simulations.rogue import RogueTransmitter
+from simulations.ward_sites import Station, WardShapes, load_stations
+
+# Thủy Xuân and Hương Trà hold the Kim Long and Phú Ốc gauges; Kim Long and Phú Xuân are riverside.
+DEFAULT_WARDS = ("19813", "19996", "19774", "19753")
+GATEWAY_RADIO_ID = 0x0F000000
+DEMO_SECRET = b"floodmesh-demo-only"
+
+
+@dataclass
+class DemoConfig:
+    """What the demo runs."""
+
+    wards: tuple[str, ...] = DEFAULT_WARDS
+    buttons_per_ward: int = 6
+    sensors_per_station: int = 3
+    sensor_interval_s: int = 1
+    press_every_s: float = 8.0
+    rogue_every_s: float = 5.0
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    broker: BrokerKind | None = None
+    seed: int = 7
+    workdir: Path | None = None
+
+
+@dataclass
+class _Ward:
+    code: str
+    air: Air
+    gateway: GatewayService
+    buttons: list[VirtualSosButton] = field(default_factory=list)
+    sensors: list[VirtualWaterLevelSensor] = field(default_factory=list)
+
+
+class Demo:
+    """A running demo system; ``step`` advances the virtual world by one tick."""
+
+    def __init__(self, config: DemoConfig) -> None:
+        self.config = config
+        self._rng = random.Random(config.seed)  # simulation, not security
+        self._own_workdir = config.workdir is None
+        self.workdir = config.workdir or Path(tempfile.mkdtemp(prefix="floodmesh-demo-"))
+        self.broker: RunningBroker | None = None
+        self.central: CentralService | None = None
+        self.wards: list[_Ward] = []
+        self.rogue: RogueTransmitter | None = None
+        self.presses = 0
+        self._next_press = 0.0
+
+    # --- building the world ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start broker, central, gateways and nodes."""
+        cfg = self.config
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        stations = [s for s in load_stations() if s.ward in cfg.wards]
+        shapes = WardShapes()
+        registry = self._provision(stations, shapes)
+        registry_path = self.workdir / "nodes.json"
+        registry.save(registry_path)
+        self.broker = start_broker(self.workdir / "broker", prefer=cfg.broker)
+        self.central = CentralService(
+            CentralSettings(
+                db_path=self.workdir / "central.db",
+                broker_host=self.broker.host,
+                broker_port=self.broker.port,
+                api_host=cfg.api_host,
+                api_port=cfg.api_port,
+                registry_path=registry_path,
+            )
+        )
+        self.central.start()
+        now = time.time()
+        for i, code in enumerate(cfg.wards):
+            self.wards.append(self._start_ward(code, i, registry, stations, now))
+        self.rogue = RogueTransmitter(self.wards[0].air, registry, self._rng)
+        self._next_press = now + 2.0
+
+    def _provision(self, stations: list[Station], shapes: WardShapes) -> NodeRegistry:
+        """Sensors at the stations; buttons in each ward: a third with a registered address, the
+        rest known only by ward (half of those will send GPS with their SOS)."""
+        buttons: list[ButtonSite] = []
+        for code in self.config.wards:
+            for j in range(self.config.buttons_per_ward):
+                if j % 3 == 0:
+                    lat, lon = shapes.random_point(code, self._rng)
+                    buttons.append(ButtonSite(code, lat, lon))
+                else:
+                    buttons.append(ButtonSite(code))
+        sites = [StationSite(s.station_id, s.ward, s.lat, s.lon) for s in stations]
+        self._shapes = shapes
+        return build_fleet(sites, buttons, self.config.sensors_per_station, demo_secret=DEMO_SECRET)
+
+    def _start_ward(
+        self, code: str, index: int, registry: NodeRegistry, stations: list[Station], now: float
+    ) -> _Ward:
+        air = Air(seed=self.config.seed + index)
+        settings = GatewaySettings(
+            ward=code,
+            gateway_id=f"gw-{code}",
+            outbox_path=self.workdir / f"outbox-{code}.db",
+            broker_host=self.broker.host if self.broker else "127.0.0.1",
+            broker_port=self.broker.port if self.broker else 1883,
+        )
+        gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO_ID + index), registry)
+        gateway.start()
+        ward = _Ward(code, air, gateway)
+        by_station = {s.station_id: s for s in stations}
+        for rec in registry.in_ward(code):
+            if rec.kind == "sos_button":
+                ward.buttons.append(VirtualSosButton(rec, air))
+            elif rec.kind == "water_level" and rec.station_id in by_station:
+                st = by_station[rec.station_id]
+                wave = FloodWave(base_m=st.alert_levels_m["BD1"] * 0.6, crest_m=st.alert_levels_m["BD3"] + 0.8,
+                                 start_at=now, duration_s=240.0)
+                iv = self.config.sensor_interval_s
+                ward.sensors.append(VirtualWaterLevelSensor(rec, air, st.datum_m, wave.level_at, iv, iv))
+        return ward
+
+    # --- running ---------------------------------------------------------------------------------
+
+    def step(self, now: float, pressing: bool = True) -> None:
+        """One tick: sensors sample, buttons retry, residents press, the rogue transmits."""
+        for ward in self.wards:
+            for sensor in ward.sensors:
+                sensor.tick(now)
+            for button in ward.buttons:
+                button.tick(now)
+        if pressing and now >= self._next_press:
+            self._press_somewhere(now)
+            self._next_press = now + self._rng.expovariate(1.0 / self.config.press_every_s)
+        if self.rogue is not None and self._rng.random() < 0.1 / self.config.rogue_every_s:
+            self.rogue.transmit(int(now))
+
+    def _press_somewhere(self, now: float) -> None:
+        ward = self._rng.choice(self.wards)
+        idle = [b for b in ward.buttons if b.led == "off"] or ward.buttons
+        button = self._rng.choice(idle)
+        gps = None
+        if button.record.lat is None and self._rng.random() < 0.5:
+            gps = self._shapes.random_point(ward.code, self._rng)
+        button.press(now, kind=self._rng.randrange(5), people=self._rng.randint(1, 8),
+                     vulnerable=self._rng.choice((0, 0, 1, 2, 4, 8, 6)), gps=gps)
+        self.presses += 1
+
+    def summary(self) -> dict[str, object]:
+        """The numbers a person checks after a run."""
+        if self.central is None or self.broker is None:
+            raise RuntimeError("demo not started")
+        central = self.central.stats()
+        gateway_rejected = sum(int(str(w.gateway.stats()["rejected"])) for w in self.wards)
+        buttons = [b for w in self.wards for b in w.buttons]
+        return {
+            "broker": self.broker.kind,
+            "api": self.central.api_url,
+            "wards": len(self.wards),
+            "readings_sent": sum(s.transmissions for w in self.wards for s in w.sensors),
+            "readings_stored": central["readings_stored"],
+            "sos_presses": self.presses,
+            "sos_cases": central["sos_cases"],
+            "open_cases": central["open_cases"],
+            "acks_delivered": sum(b.acks_received for b in buttons),
+            "buttons_registered": sum(1 for b in buttons if b.led == "registered"),
+            "rejected": int(str(central["rejected"])) + gateway_rejected,
+            "rejected_at_gateways": gateway_rejected,
+            "rejected_at_central": central["rejected"],
+            "rogue_transmissions": self.rogue.sent if self.rogue else 0,
+            "outbox_pending": sum(int(str(w.gateway.stats()["outbox_pending"])) for w in self.wards),
+        }
+
+    def stop(self) -> None:
+        """Stop everything started, in reverse order."""
+        for ward in self.wards:
+            ward.gateway.stop()
+        if self.central is not None:
+            self.central.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,119 @@
+"""The gateway on a real Mosquitto: radio in, QoS 1 out, forgotten only on central's ack."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from floodmesh.broker import RunningBroker
+from gateway.radio.sim import Air, SimRadioLink
+from gateway.service import GatewayService, GatewaySettings
+from protocol import frames, topics
+from protocol.envelopes import AppAck, Downlink, Uplink
+from protocol.registry import NodeRecord, NodeRegistry
+from tests.mqtt_peer import MqttPeer, wait_until
+
+pytestmark = pytest.mark.integration
+
+WARD, GW = "19774", "gw-19774"
+SENSOR, BUTTON = 0x0A000001, 0x0B000001
+KEY_S, KEY_B = b"s" * 16, b"b" * 16
+
+
+@pytest.fixture
+def registry() -> NodeRegistry:
+    return NodeRegistry([NodeRecord(SENSOR, "water_level", KEY_S, WARD), NodeRecord(BUTTON, "sos_button", KEY_B, WARD)])
+
+
+@pytest.fixture
+def air() -> Air:
+    return Air()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry) -> Iterator[GatewayService]:
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port, retry_s=2.0)
+    gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), registry)
+    gw.start()
+    wait_until(lambda: gw.stats()["connected"] is True, what="gateway connected")
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+def central(mosquitto: RunningBroker) -> Iterator[MqttPeer]:
+    peer = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    yield peer
+    peer.close()
+
+
+def _reading(seq: int) -> bytes:
+    return frames.encode(frames.Frame(SENSOR, 1, seq, 1_700_000_000 + seq, frames.WaterLevel(5000, 90)), KEY_S)
+
+
+def _uplinks(peer: MqttPeer) -> list[Uplink]:
+    return [Uplink.model_validate_json(p) for _t, p in peer.snapshot()]
+
+
+def test_frames_reach_mqtt_and_stay_until_central_acks(gateway: GatewayService, central: MqttPeer, air: Air) -> None:
+    for seq in range(3):
+        air.transmit(SENSOR, _reading(seq))
+    wait_until(lambda: len(central.snapshot()) >= 3, what="3 uplinks")
+    topic, _payload = central.snapshot()[0]
+    assert topic == topics.uplink(WARD, GW, "water_level")
+    ups = _uplinks(central)
+    assert [bytes.fromhex(u.frame) for u in ups[:3]] == [_reading(s) for s in range(3)]
+    assert gateway.stats()["outbox_pending"] == 3
+
+    central.publish(topics.app_ack(WARD, GW), AppAck(msg_ids=[ups[0].msg_id, ups[1].msg_id]).model_dump_json())
+    wait_until(lambda: gateway.stats()["outbox_pending"] == 1, what="two messages forgotten")
+    # The unacknowledged one is published again after retry_s.
+    wait_until(lambda: sum(1 for u in _uplinks(central) if u.msg_id == ups[2].msg_id) >= 2, what="republish")
+
+
+def test_sos_overtakes_a_telemetry_backlog(
+    tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry, central: MqttPeer
+) -> None:
+    # Frames arrive while the backhaul is down (wrong port), then the gateway restarts connected.
+    offline = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, 1)
+    gw = GatewayService(offline, SimRadioLink(air, 0x0F000001), registry)
+    gw.start()
+    for seq in range(200):
+        air.transmit(SENSOR, _reading(seq))
+    sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_500, frames.Sos(1, 2)), KEY_B)
+    air.transmit(BUTTON, sos)
+    wait_until(lambda: gw.stats().get("stored") == 201, what="all frames stored offline")
+    gw.stop()
+    online = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port, window=50)
+    gw = GatewayService(online, SimRadioLink(air, 0x0F000001), registry)
+    gw.start()
+    try:
+        wait_until(lambda: len(central.snapshot()) >= 50, what="first window drained")
+        assert central.snapshot()[0][0] == topics.uplink(WARD, GW, "sos")
+        # Window bounded: nothing beyond 50 without acknowledgements.
+        assert len(central.snapshot()) == 50
+    finally:
+        gw.stop()
+
+
+def test_bad_frames_are_counted_and_good_ones_still_flow(
+    gateway: GatewayService, central: MqttPeer, air: Air
+) -> None:
+    forged = frames.encode(frames.Frame(BUTTON, 1, 9, 0, frames.Sos(1, 1)), b"f" * 16)
+    air.transmit(0x0C000001, b"\x01\x02junk")
+    air.transmit(0x0C000001, forged)
+    air.transmit(SENSOR, _reading(1))
+    wait_until(lambda: len(central.snapshot()) == 1, what="the good frame")
+    stats = gateway.stats()
+    assert stats["rejected_by_reason"] == {"too_short": 1, "bad_tag": 1}
+    assert stats["stored"] == 1
+
+
+def test_downlink_reaches_the_node(gateway: GatewayService, central: MqttPeer, air: Air) -> None:
+    heard: list[bytes] = []
+    air.attach(BUTTON, lambda _f, frame: heard.append(frame))
+    ack = frames.encode(frames.Frame(BUTTON, 7, 1, 0, frames.Ack(1, 42, 1)), KEY_B)
+    central.publish(topics.downlink(WARD, GW, BUTTON), Downlink(node_id=BUTTON, frame=ack.hex()).model_dump_json())
+    central.publish(topics.downlink(WARD, GW, BUTTON), b"{not json")
+    wait_until(lambda: heard == [ack], what="ACK on the air")
+    wait_until(lambda: gateway.stats()["rejected_by_reason"] == {"invalid_downlink": 1}, what="bad downlink counted")

@@ -1,0 +1,53 @@
+"""A small paho client for tests: records what arrives on a topic filter and can publish."""
+
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+
+class MqttPeer:
+    """Subscribes to ``topic_filter`` and records (topic, payload) pairs."""
+
+    def __init__(self, host: str, port: int, topic_filter: str, client_id: str = "test-peer") -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.on_connect = lambda c, *_: c.subscribe(topic_filter, qos=1)
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect(host, port)
+        self.client.loop_start()
+        if not self._subscribed.wait(10):
+            raise TimeoutError("test peer could not subscribe")
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, bytes(msg.payload)))
+
+    def publish(self, topic: str, payload: str | bytes) -> None:
+        """Publish at QoS 1 and wait until the broker has it."""
+        self.client.publish(topic, payload, qos=1).wait_for_publish(10)
+
+    def snapshot(self) -> list[tuple[str, bytes]]:
+        """What arrived so far."""
+        with self._lock:
+            return list(self.messages)
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until true; fail the test with ``what`` if it never is."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
