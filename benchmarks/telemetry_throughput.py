@@ -1,0 +1,112 @@
+"""Readings per second through gateway -> Mosquitto -> central -> store, against the raw broker.
+
+The baseline is the broker alone, measured in the same run: ``mosquitto_pub --repeat`` sending the
+same uplink envelopes at QoS 1 to a ``mosquitto_sub`` that counts them. ``ratio`` says what share
+of the broker's own rate the whole pipeline keeps (verification, durable outbox, validation,
+dedupe, SQLite commit and the end-to-end acknowledgement included).
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from central.core.config import CentralSettings
+from central.service import CentralService
+from edge_nodes.fleet import StationSite, build_fleet
+from floodmesh.broker import RunningBroker, start_broker
+from gateway.radio.sim import Air, SimRadioLink
+from gateway.service import GatewayService, GatewaySettings
+from protocol import frames, topics
+from protocol.envelopes import Uplink
+from protocol.registry import NodeRegistry
+
+WARD = "19813"
+SENSORS = 50
+
+
+def _readings(registry: NodeRegistry, n: int) -> list[tuple[int, bytes]]:
+    nodes = [r for r in registry if r.kind == "water_level"]
+    out = []
+    for i in range(n):
+        rec = nodes[i % len(nodes)]
+        seq = i // len(nodes)
+        frame = frames.Frame(rec.node_id, 1, seq, 1_700_000_000 + seq, frames.WaterLevel(6000 - seq % 500, 90))
+        out.append((rec.node_id, frames.encode(frame, rec.key)))
+    return out
+
+
+def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> float:
+    sites = [StationSite("kim_long", WARD, 16.41667, 107.5667)]
+    registry = build_fleet(sites, [], sensors_per_station=SENSORS, demo_secret=b"bench")
+    registry.save(workdir / "nodes.json")
+    central = CentralService(CentralSettings(
+        db_path=workdir / "central.db", registry_path=workdir / "nodes.json",
+        broker_host=broker.host, broker_port=broker.port, api_port=0))
+    central.start()
+    air = Air()
+    gw = GatewayService(
+        GatewaySettings(WARD, f"gw-{WARD}", workdir / "outbox.db", broker.host, broker.port), SimRadioLink(air, 1),
+        registry)
+    gw.start()
+    try:
+        _wait(lambda: gw.stats()["connected"] is True, 30)
+        readings = _readings(registry, n)
+        t0 = time.perf_counter()
+        for node_id, data in readings:
+            air.transmit(node_id, data)
+        _wait(lambda: int(str(central.stats()["readings_stored"])) >= n, 600)
+        return n / (time.perf_counter() - t0)
+    finally:
+        gw.stop()
+        central.stop()
+
+
+def _broker_rate(broker: RunningBroker, n: int, payload: str) -> float:
+    pub, sub = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
+    if not pub or not sub:
+        raise RuntimeError("mosquitto_pub/mosquitto_sub not installed (apt-get install mosquitto-clients)")
+    topic = topics.uplink(WARD, "gw-baseline", "water_level")
+    common = ["-h", broker.host, "-p", str(broker.port), "-t", topic, "-q", "1"]
+    consumer = subprocess.Popen([sub, *common, "-C", str(n)], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)  # let the subscription land before the first publish
+    t0 = time.perf_counter()
+    subprocess.run([pub, *common, "--repeat", str(n), "-m", payload], check=True)
+    consumer.wait(timeout=600)
+    return n / (time.perf_counter() - t0)
+
+
+def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise TimeoutError("benchmark did not complete")
+
+
+def run(n: int | None = None) -> dict[str, object]:
+    """Measure both rates on one Mosquitto and return the JSON-able result."""
+    n = n or int(os.environ.get("FLOODMESH_BENCH_READINGS", "20000"))
+    workdir = Path(tempfile.mkdtemp(prefix="floodmesh-bench-"))
+    broker = start_broker(workdir / "broker", prefer="mosquitto")
+    try:
+        sample = Uplink(msg_id=1, gateway="gw-baseline", ward=WARD, received_at=datetime.now(UTC), rssi=-90, snr=7.5,
+                        frame=frames.encode(frames.Frame(1, 1, 1, 1, frames.WaterLevel(1, 1)), b"k" * 16).hex())
+        raw = _broker_rate(broker, n, sample.model_dump_json())
+        ours = _pipeline_rate(broker, workdir, n)
+    finally:
+        broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "name": "telemetry_throughput",
+        "readings": n,
+        "readings_per_s": round(ours, 1),
+        "broker_msgs_per_s": round(raw, 1),
+        "ratio": round(ours / raw, 4),
+        "broker": broker.kind,
+    }
