@@ -9,16 +9,17 @@ dedupe, SQLite commit and the end-to-end acknowledgement included).
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from central.core.config import CentralSettings
-from central.service import CentralService
+import httpx
+
 from edge_nodes.fleet import StationSite, build_fleet
-from floodmesh.broker import RunningBroker, start_broker
+from floodmesh.broker import RunningBroker, free_port, start_broker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
@@ -44,10 +45,7 @@ def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> float:
     sites = [StationSite("kim_long", WARD, 16.41667, 107.5667)]
     registry = build_fleet(sites, [], sensors_per_station=SENSORS, demo_secret=b"bench")
     registry.save(workdir / "nodes.json")
-    central = CentralService(CentralSettings(
-        db_path=workdir / "central.db", registry_path=workdir / "nodes.json",
-        broker_host=broker.host, broker_port=broker.port, api_port=0))
-    central.start()
+    central = _start_central(broker, workdir)
     air = Air()
     gw = GatewayService(
         GatewaySettings(WARD, f"gw-{WARD}", workdir / "outbox.db", broker.host, broker.port), SimRadioLink(air, 1),
@@ -59,11 +57,48 @@ def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> float:
         t0 = time.perf_counter()
         for node_id, data in readings:
             air.transmit(node_id, data)
-        _wait(lambda: int(str(central.stats()["readings_stored"])) >= n, 600)
+        _wait(lambda: _stored(central.api) >= n, 600)
         return n / (time.perf_counter() - t0)
     finally:
         gw.stop()
         central.stop()
+
+
+class _CentralProcess:
+    """Central as its own process (as deployed: the IOC server, not the ward's Pi)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], api: str) -> None:
+        self.process = process
+        self.api = api
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _start_central(broker: RunningBroker, workdir: Path) -> _CentralProcess:
+    port = free_port()
+    cmd = [sys.executable, "-m", "floodmesh", "central", "--broker", f"{broker.host}:{broker.port}",
+           "--db", str(workdir / "central.db"), "--registry", str(workdir / "nodes.json"), "--port", str(port)]
+    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    central = _CentralProcess(process, f"http://127.0.0.1:{port}")
+    try:
+        _wait(lambda: _healthy(central.api), 60)
+    except TimeoutError:
+        central.stop()
+        raise
+    return central
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return bool(httpx.get(f"{api}/healthz", timeout=2).json().get("mqtt_connected"))
+    except httpx.HTTPError:
+        return False
+
+
+def _stored(api: str) -> int:
+    return int(httpx.get(f"{api}/api/stats", timeout=10).json()["readings_stored"])
 
 
 def _broker_rate(broker: RunningBroker, n: int, payload: str) -> float:
@@ -85,7 +120,7 @@ def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.02)
+        time.sleep(0.05)
     raise TimeoutError("benchmark did not complete")
 
 

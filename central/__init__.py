@@ -1,0 +1,1 @@
+"""Central (IOC): MQTT ingest, stores, geolocation, cases, REST API and dashboard."""

@@ -1,0 +1,48 @@
+"""What route handlers get injected: the store, the locator, the stations, the ingest's state."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from central.geo.ward_locator import WardLocator
+from central.store.sqlite import CentralStore
+from central.telemetry.stations import Station
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """The long-lived objects the API reads from, set once by create_app."""
+
+    store: CentralStore
+    locator: WardLocator
+    stations: Mapping[str, Station]
+    mqtt_connected: Callable[[], bool]
+
+
+def get_context(request: Request) -> ApiContext:
+    """The ApiContext of the running app."""
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def get_store(ctx: Annotated[ApiContext, Depends(get_context)]) -> CentralStore:
+    """The central store."""
+    return ctx.store
+
+
+def get_stations(ctx: Annotated[ApiContext, Depends(get_context)]) -> Mapping[str, Station]:
+    """Stations by id."""
+    return ctx.stations
+
+
+def get_locator(ctx: Annotated[ApiContext, Depends(get_context)]) -> WardLocator:
+    """The ward locator (ward polygons and authorities)."""
+    return ctx.locator
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+StoreDep = Annotated[CentralStore, Depends(get_store)]
+StationsDep = Annotated[Mapping[str, Station], Depends(get_stations)]
+LocatorDep = Annotated[WardLocator, Depends(get_locator)]

@@ -1,0 +1,1 @@
+"""Cases: SOS requests registered, merged, cancelled, and the ACK each one earns."""

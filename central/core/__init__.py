@@ -1,0 +1,1 @@
+"""Central's settings and small shared definitions."""

@@ -1,0 +1,24 @@
+"""Central's settings: where its files live and which broker and port it talks to."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+"""The reference data shipped with the package (wards, authorities, stations)."""
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    """Everything central needs to start; defaults run it on one machine against the shipped data."""
+
+    db_path: Path
+    registry_path: Path
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080  # 0 = let the OS pick a free port (tests, demo)
+    wards_path: Path = DATA_DIR / "hue_wards.geojson"
+    authorities_path: Path = DATA_DIR / "authorities.csv"
+    stations_path: Path = DATA_DIR / "stations.json"
+    ward_tolerance_m: float = 500.0
+    client_id: str = "central"

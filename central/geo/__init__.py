@@ -1,0 +1,1 @@
+"""Where things are: ward polygons and the authorities responsible for them."""

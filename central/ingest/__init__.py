@@ -1,0 +1,1 @@
+"""MQTT ingest: uplinks in, cases and readings stored, ACKs and app acks out."""

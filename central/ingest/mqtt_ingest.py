@@ -1,0 +1,142 @@
+"""MqttIngest: paho-mqtt in, a worker thread that processes batches and publishes the answers.
+
+paho's callbacks only enqueue (never process, never publish: paho #527, #177); the worker drains the
+queue in batches, has the processor commit each batch, and only then publishes ACKs and app acks.
+"""
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from central.ingest.processor import BatchResult, UplinkProcessor
+from protocol import topics
+
+log = logging.getLogger(__name__)
+
+_STOP = ("", b"")  # sentinel: wakes the worker at shutdown
+
+
+@dataclass(frozen=True)
+class IngestStatus:
+    """Connection state and running totals of the ingest."""
+
+    connected: bool
+    received: int
+    batches: int
+    published: int
+    failed_batches: int
+
+
+class MqttIngest:
+    """Subscribes to every gateway's uplinks (QoS 1, persistent session) and answers them."""
+
+    def __init__(
+        self,
+        processor: UplinkProcessor,
+        host: str,
+        port: int,
+        client_id: str = "central",
+        batch_max: int = 500,
+        batch_wait_s: float = 0.02,
+    ) -> None:
+        self._processor = processor
+        self._host, self._port = host, port
+        self._batch_max, self._batch_wait_s = batch_max, batch_wait_s
+        self._queue: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._drain, name="central-ingest", daemon=True)
+        self._received = self._batches = self._published = self._failed = 0
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    def start(self) -> None:
+        """Connect in the background (paho retries until the broker is there) and start the worker."""
+        self._worker.start()
+        self._client.connect_async(self._host, self._port, keepalive=30)
+        self._client.loop_start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Finish the batch in hand, then disconnect."""
+        self._stop.set()
+        self._queue.put(_STOP)
+        if self._worker.is_alive():
+            self._worker.join(timeout_s)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the MQTT session is up right now."""
+        return self._client.is_connected()
+
+    def status(self) -> IngestStatus:
+        """Connection state and counts."""
+        return IngestStatus(self.connected, self._received, self._batches, self._published, self._failed)
+
+    # paho callbacks: run on paho's network thread, so they only record and enqueue.
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if reason.is_failure:
+            log.warning("broker %s:%d refused central: %s", self._host, self._port, reason)
+            return
+        log.info("connected to broker %s:%d", self._host, self._port)
+        # Subscribing again on every connect is harmless with a persistent session and needed without one.
+        client.subscribe(topics.UPLINK_FILTER, qos=1)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if not self._stop.is_set():
+            log.warning("lost broker %s:%d (%s); paho reconnects", self._host, self._port, reason)
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._received += 1
+        self._queue.put((msg.topic, bytes(msg.payload)))
+
+    # the worker thread
+
+    def _next_batch(self) -> list[tuple[str, bytes]]:
+        try:
+            first = self._queue.get(timeout=0.5)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self._batch_wait_s
+        while len(batch) < self._batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return [item for item in batch if item is not _STOP]
+
+    def _drain(self) -> None:
+        while not self._stop.is_set() or not self._queue.empty():
+            batch = self._next_batch()
+            if not batch:
+                continue
+            try:
+                result = self._processor.process_batch(batch)
+            except Exception:
+                # Nothing was committed, nothing is acknowledged: the gateways' outboxes will resend.
+                self._failed += 1
+                log.exception("batch of %d uplinks failed", len(batch))
+                continue
+            self._batches += 1
+            self._publish(result)
+
+    def _publish(self, result: BatchResult) -> None:
+        # ACKs first: the button is waiting; the app ack only lets the gateway forget the uplink.
+        for out in [*result.downlinks, *result.app_acks]:
+            info = self._client.publish(out.topic, out.payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                log.warning("publish to %s failed: rc %s", out.topic, info.rc)
+            self._published += 1

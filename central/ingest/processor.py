@@ -1,0 +1,239 @@
+"""UplinkProcessor: a batch of (topic, payload) from MQTT -> stored events, downlinks and app acks.
+
+Pure apart from the store it is handed: no MQTT here. A whole batch is one transaction, committed
+before anything is returned, so every app ack it produces names an uplink that is durable.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from central.cases.intake import AckPlan, CaseIntake
+from central.geo.ward_locator import WardLocator
+from central.ingest.downlink import DownlinkEncoder
+from central.store.records import NodeHealth, Reading, iso
+from central.store.sqlite import CentralStore
+from central.store.transaction import StoreTx
+from central.telemetry.stations import Station
+from protocol import frames, topics
+from protocol.envelopes import AppAck, Refusal, Uplink
+from protocol.registry import NodeRecord, NodeRegistry
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One MQTT message to publish at QoS 1."""
+
+    topic: str
+    payload: str
+
+
+@dataclass
+class BatchResult:
+    """What a processed batch asks the MQTT side to publish, and how it went."""
+
+    downlinks: list[Outgoing] = field(default_factory=list)
+    app_acks: list[Outgoing] = field(default_factory=list)
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+class Rejected(Exception):
+    """An uplink central will never accept; ``reason`` is counted, ``msg_id`` refused if known."""
+
+    def __init__(self, reason: str, msg_id: int | None = None, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.msg_id = msg_id
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """One verified uplink: where it came in, from which node, and the frame."""
+
+    uplink: Uplink
+    record: NodeRecord
+    frame: frames.Frame
+
+
+class _AckBook:
+    """App acks grouped per gateway topic, in arrival order."""
+
+    def __init__(self) -> None:
+        self._book: dict[str, tuple[list[int], list[Refusal]]] = {}
+
+    def _entry(self, ward: str, gateway: str) -> tuple[list[int], list[Refusal]]:
+        return self._book.setdefault(topics.app_ack(ward, gateway), ([], []))
+
+    def durable(self, ward: str, gateway: str, msg_id: int) -> None:
+        self._entry(ward, gateway)[0].append(msg_id)
+
+    def refuse(self, ward: str, gateway: str, msg_id: int, reason: str) -> None:
+        self._entry(ward, gateway)[1].append(Refusal(msg_id=msg_id, reason=reason))
+
+    def messages(self) -> list[Outgoing]:
+        return [
+            Outgoing(topic, AppAck(msg_ids=ids, refused=refused).model_dump_json())
+            for topic, (ids, refused) in self._book.items()
+        ]
+
+
+def _recover_msg_id(payload: bytes) -> int | None:
+    """The msg_id of an envelope that failed validation, if one can be read, so it can be refused."""
+    try:
+        raw = json.loads(payload)
+    except ValueError:
+        return None
+    msg_id = raw.get("msg_id") if isinstance(raw, dict) else None
+    return msg_id if isinstance(msg_id, int) and not isinstance(msg_id, bool) and msg_id >= 1 else None
+
+
+class UplinkProcessor:
+    """Verifies, dedupes and applies uplinks; returns the ACK downlinks and app acks to publish."""
+
+    def __init__(
+        self,
+        registry: NodeRegistry,
+        locator: WardLocator,
+        stations: Mapping[str, Station],
+        store: CentralStore,
+        clock: Clock = utc_now,
+        boot_epoch: int | None = None,
+    ) -> None:
+        self._registry = registry
+        self._stations = stations
+        self._store = store
+        self._clock = clock
+        self._intake = CaseIntake(locator)
+        self._encoder = DownlinkEncoder(store.next_boot_epoch() if boot_epoch is None else boot_epoch)
+
+    @property
+    def boot_epoch(self) -> int:
+        """Central's boot epoch as used in its current downlink frames."""
+        return self._encoder.boot_epoch
+
+    def process_batch(self, batch: Sequence[tuple[str, bytes]]) -> BatchResult:
+        """Apply a batch in one transaction; a bad uplink is counted and refused, the rest go on."""
+        result = BatchResult()
+        acks = _AckBook()
+        now = self._clock()
+        with self._store.transaction() as tx:
+            for topic, payload in batch:
+                self._one(tx, topic, payload, now, acks, result)
+        result.app_acks = acks.messages()
+        return result
+
+    def _one(self, tx: StoreTx, topic: str, payload: bytes, now: datetime, acks: _AckBook, out: BatchResult) -> None:
+        try:
+            parsed = topics.parse(topic)
+        except topics.TopicError:
+            parsed = None
+        if parsed is None or parsed.direction != "up":
+            self._reject(tx, Rejected("bad_topic", detail=topic), topic, out)
+            return
+        try:
+            heard = self._verify(parsed, payload)
+            with tx.savepoint():
+                self._apply(tx, heard, now, out)
+        except Rejected as exc:
+            self._reject(tx, exc, topic, out)
+            if exc.msg_id is not None:
+                acks.refuse(parsed.ward, parsed.gateway, exc.msg_id, exc.reason)
+            return
+        except Exception:
+            # A bug, not a bad uplink: leave it unacknowledged so the gateway retries after the fix.
+            log.exception("uplink on %s failed; left unacknowledged", topic)
+            return
+        out.accepted += 1
+        acks.durable(parsed.ward, parsed.gateway, heard.uplink.msg_id)
+
+    def _verify(self, parsed: topics.Topic, payload: bytes) -> _Heard:
+        try:
+            uplink = Uplink.model_validate_json(payload)
+        except ValidationError as exc:
+            raise Rejected("invalid_envelope", _recover_msg_id(payload), f"{exc.error_count()} errors") from exc
+        if (uplink.ward, uplink.gateway) != (parsed.ward, parsed.gateway):
+            raise Rejected("topic_mismatch", uplink.msg_id, f"envelope says {uplink.ward}/{uplink.gateway}")
+        data = bytes.fromhex(uplink.frame)
+        try:
+            node_id = frames.peek_node_id(data)
+            if data[1] >= frames.T_ACK:
+                raise Rejected("unexpected_downlink", uplink.msg_id, f"type 0x{data[1]:02x}")
+            record = self._registry.get(node_id)
+            if record is None:
+                raise Rejected("unknown_node", uplink.msg_id, topics.node_segment(node_id))
+            frame = frames.decode(data, record.key)
+        except frames.FrameError as exc:
+            raise Rejected(exc.reason, uplink.msg_id, exc.detail) from exc
+        if frame.kind != parsed.leaf:
+            raise Rejected("topic_mismatch", uplink.msg_id, f"{frame.kind} frame on up/{parsed.leaf}")
+        return _Heard(uplink, record, frame)
+
+    def _reject(self, tx: StoreTx, exc: Rejected, topic: str, out: BatchResult) -> None:
+        log.warning("uplink rejected: %s (topic %s, msg_id %s)", exc, topic, exc.msg_id)
+        tx.count_rejection(exc.reason)
+        out.rejected += 1
+
+    def _apply(self, tx: StoreTx, heard: _Heard, now: datetime, out: BatchResult) -> None:
+        frame = heard.frame
+        if not tx.claim_event(frame.node_id, frame.boot_epoch, frame.seq, frame.kind):
+            tx.bump("duplicates")
+            out.duplicates += 1
+            self._send_ack(tx, heard, self._intake.replay(tx, frame), now, out)
+            return
+        if frame.kind == "water_level":
+            tx.insert_reading(self._reading(heard))
+        elif frame.kind == "sos":
+            self._send_ack(tx, heard, self._intake.register(tx, heard.uplink, heard.record, frame, now), now, out)
+        elif frame.kind == "sos_cancel":
+            plan = self._intake.cancel(tx, frame)
+            if plan is None:
+                raise Rejected("unknown_case", heard.uplink.msg_id, f"no SOS seq {frame.payload.fields()['sos_seq']}")
+            self._send_ack(tx, heard, plan, now, out)
+        elif frame.kind == "node_status":
+            tx.upsert_node_status(self._health(heard))
+
+    def _send_ack(self, tx: StoreTx, heard: _Heard, plan: AckPlan | None, now: datetime, out: BatchResult) -> None:
+        if plan is None:
+            return
+        topic, payload = self._encoder.ack(tx, heard.uplink, heard.record.key, plan, now)
+        out.downlinks.append(Outgoing(topic, payload))
+        tx.bump("acks_sent")
+
+    def _reading(self, heard: _Heard) -> Reading:
+        frame, wl = heard.frame, heard.frame.payload
+        if not isinstance(wl, frames.WaterLevel):
+            raise TypeError(f"not a water-level frame: {frame!r}")
+        station_id = heard.record.station_id
+        station = self._stations.get(station_id) if station_id else None
+        # No station or a faulty sensor: keep the raw reading, but claim no level from it.
+        faulty = bool(wl.flags & frames.WL_SENSOR_FAULT)
+        level = None if station is None or faulty else station.level_m(wl.distance_mm)
+        return Reading(
+            frame.node_id, frame.boot_epoch, frame.seq, station_id, frame.node_ts, iso(heard.uplink.received_at),
+            wl.distance_mm, level, wl.battery_pct, wl.flags,
+        )
+
+    def _health(self, heard: _Heard) -> NodeHealth:
+        frame, st = heard.frame, heard.frame.payload
+        if not isinstance(st, frames.NodeStatus):
+            raise TypeError(f"not a node-status frame: {frame!r}")
+        up = heard.uplink
+        return NodeHealth(
+            frame.node_id, frame.boot_epoch, frame.seq, frame.node_ts, iso(up.received_at),
+            st.battery_pct, st.uptime_s, st.unsent, up.gateway, up.ward,
+        )

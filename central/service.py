@@ -1,0 +1,117 @@
+"""CentralService: the IOC process — store, ingest and API started and stopped together."""
+
+import dataclasses
+import logging
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from central.api import create_app
+from central.core.config import CentralSettings
+from central.geo.authorities import load_authorities
+from central.geo.ward_locator import WardLocator
+from central.ingest.mqtt_ingest import MqttIngest
+from central.ingest.processor import UplinkProcessor
+from central.store.sqlite import CentralStore
+from central.telemetry.stations import load_stations
+from protocol.registry import NodeRegistry
+
+log = logging.getLogger(__name__)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # Binding before uvicorn starts means port 0 resolves to a real port we can report at once.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+class CentralService:
+    """Runs central: call start(), read api_url, call stop()."""
+
+    def __init__(self, settings: CentralSettings) -> None:
+        self.settings = settings
+        self.store: CentralStore | None = None
+        self.ingest: MqttIngest | None = None
+        self.boot_epoch: int | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        """Open the store (new boot epoch), load reference data, start the ingest and the API."""
+        s = self.settings
+        store = self.store = CentralStore(s.db_path)
+        self.boot_epoch = store.next_boot_epoch()
+        registry = self._load_registry()
+        locator = WardLocator.from_geojson(s.wards_path, load_authorities(s.authorities_path), s.ward_tolerance_m)
+        stations = load_stations(s.stations_path)
+        processor = UplinkProcessor(registry, locator, stations, store, boot_epoch=self.boot_epoch)
+        ingest = self.ingest = MqttIngest(processor, s.broker_host, s.broker_port, s.client_id)
+        ingest.start()
+        app = create_app(store, locator, stations, lambda: ingest.connected)
+        self._serve(app, timeout_s)
+        log.info("central up: boot epoch %d, %d nodes, API %s", self.boot_epoch, len(registry), self.api_url)
+
+    def _load_registry(self) -> NodeRegistry:
+        path = self.settings.registry_path
+        if not path.exists():
+            # Central can still show wards and stations; every uplink will be refused as unknown_node.
+            log.warning("node registry %s not found; starting with no nodes", path)
+            return NodeRegistry()
+        return NodeRegistry.load(path)
+
+    def _serve(self, app: Any, timeout_s: float) -> None:
+        s = self.settings
+        sock = _bind(s.api_host, s.api_port)
+        self._port = int(sock.getsockname()[1])
+        config = uvicorn.Config(app, host=s.api_host, port=self._port, log_level="warning", ws="none", lifespan="off")
+        server = self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="central-api", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"API server did not start on {s.api_host}:{self._port}")
+            time.sleep(0.02)
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the running API, e.g. http://127.0.0.1:8080."""
+        if self._port is None:
+            raise RuntimeError("central is not started")
+        return f"http://{self.settings.api_host}:{self._port}"
+
+    def stats(self) -> dict[str, Any]:
+        """The same totals as GET /api/stats."""
+        if self.store is None:
+            raise RuntimeError("central is not started")
+        return dataclasses.asdict(self.store.stats())
+
+    def stop(self) -> None:
+        """Stop the API, then the ingest (finishing its batch), then close the store."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10.0)
+        if self.ingest is not None:
+            self.ingest.stop()
+        if self.store is not None:
+            self.store.close()
+        self._server = self._thread = self.ingest = self.store = None
+
+
+def run(settings: CentralSettings) -> None:
+    """Start central and block until Ctrl-C (what `floodmesh central` calls)."""
+    service = CentralService(settings)
+    service.start()
+    print(f"floodmesh central: dashboard {service.api_url}/  (Ctrl-C to stop)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()

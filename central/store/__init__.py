@@ -1,0 +1,1 @@
+"""Central's durable store: readings, cases, node health, counters."""

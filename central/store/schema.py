@@ -1,0 +1,75 @@
+"""SQLite schema of the central store; every statement is idempotent so opening an old file is safe."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+-- One row per accepted radio event: the dedupe key of every frame type, and the case an SOS or
+-- cancel resolved to (so a retried or merged press is answered with the same case number).
+CREATE TABLE IF NOT EXISTS events (
+    node_id INTEGER NOT NULL,
+    boot_epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    case_number INTEGER,
+    PRIMARY KEY (node_id, boot_epoch, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS readings (
+    id INTEGER PRIMARY KEY,
+    node_id INTEGER NOT NULL,
+    boot_epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    station_id TEXT,
+    node_ts INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    distance_mm INTEGER NOT NULL,
+    level_m REAL,
+    battery_pct INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
+    UNIQUE (node_id, boot_epoch, seq)
+);
+CREATE INDEX IF NOT EXISTS readings_by_station ON readings (station_id, received_at);
+CREATE TABLE IF NOT EXISTS cases (
+    case_number INTEGER PRIMARY KEY AUTOINCREMENT,
+    node_id INTEGER NOT NULL,
+    boot_epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ward_code TEXT NOT NULL,
+    ward_name TEXT NOT NULL,
+    authority TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    people INTEGER NOT NULL,
+    vulnerable INTEGER NOT NULL,
+    lat REAL,
+    lon REAL,
+    located_by TEXT NOT NULL CHECK (located_by IN ('gps', 'registry', 'gateway')),
+    state TEXT NOT NULL CHECK (state IN ('registered', 'cancelled')),
+    created_at TEXT NOT NULL,
+    heard_at TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    presses INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (node_id, boot_epoch, seq)
+);
+CREATE INDEX IF NOT EXISTS cases_by_node ON cases (node_id, state, created_at);
+CREATE TABLE IF NOT EXISTS node_status (
+    node_id INTEGER PRIMARY KEY,
+    boot_epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    node_ts INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    battery_pct INTEGER NOT NULL,
+    uptime_s INTEGER NOT NULL,
+    unsent INTEGER NOT NULL,
+    gateway TEXT NOT NULL,
+    ward TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    reason TEXT PRIMARY KEY,
+    count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""

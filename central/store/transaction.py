@@ -1,0 +1,146 @@
+"""Writes inside one store transaction: the ingest applies a whole batch through one of these."""
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from central.store.records import Case, NewCase, NodeHealth, Reading
+
+CASE_COLUMNS = (
+    "case_number, node_id, boot_epoch, seq, ward_code, ward_name, authority, kind, people, vulnerable, "
+    "lat, lon, located_by, state, created_at, heard_at, gateway, presses"
+)
+
+
+def case_from_row(row: sqlite3.Row | tuple[object, ...]) -> Case:
+    """A Case from a row selected with CASE_COLUMNS."""
+    return Case(*row)
+
+
+class StoreTx:
+    """The write side of the store, valid only inside ``CentralStore.transaction()``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo one uplink's writes if handling it fails, without losing the rest of the batch."""
+        self._conn.execute("SAVEPOINT uplink")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO uplink")
+            self._conn.execute("RELEASE uplink")
+            raise
+        self._conn.execute("RELEASE uplink")
+
+    def bump_boot_epoch(self) -> int:
+        """Increment and return central's boot epoch (u16, never 0)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'boot_epoch'").fetchone()
+        epoch = (int(row[0]) if row else 0) % 0xFFFF + 1
+        self._conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('boot_epoch', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (epoch,),
+        )
+        return epoch
+
+    def claim_event(self, node_id: int, boot_epoch: int, seq: int, kind: str) -> bool:
+        """Record an event id; False if it was seen before (a duplicate)."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO events (node_id, boot_epoch, seq, kind) VALUES (?, ?, ?, ?)",
+            (node_id, boot_epoch, seq, kind),
+        )
+        return cur.rowcount == 1
+
+    def link_event(self, node_id: int, boot_epoch: int, seq: int, case_number: int) -> None:
+        """Remember which case an SOS or cancel event resolved to."""
+        self._conn.execute(
+            "UPDATE events SET case_number = ? WHERE node_id = ? AND boot_epoch = ? AND seq = ?",
+            (case_number, node_id, boot_epoch, seq),
+        )
+
+    def event_case(self, node_id: int, boot_epoch: int, seq: int) -> Case | None:
+        """The case an earlier event resolved to, if any."""
+        row = self._conn.execute(
+            "SELECT case_number FROM events WHERE node_id = ? AND boot_epoch = ? AND seq = ?",
+            (node_id, boot_epoch, seq),
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return self.case(int(row[0]))
+
+    def case(self, case_number: int) -> Case | None:
+        """One case by number."""
+        sql = f"SELECT {CASE_COLUMNS} FROM cases WHERE case_number = ?"  # noqa: S608 - constant columns
+        row = self._conn.execute(sql, (case_number,)).fetchone()
+        return None if row is None else case_from_row(row)
+
+    def open_case_since(self, node_id: int, since_iso: str) -> Case | None:
+        """The node's newest registered case created at or after ``since_iso``."""
+        row = self._conn.execute(
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE node_id = ? AND state = 'registered' "  # noqa: S608 - constant
+            "AND created_at >= ? ORDER BY case_number DESC LIMIT 1",
+            (node_id, since_iso),
+        ).fetchone()
+        return None if row is None else case_from_row(row)
+
+    def insert_case(self, new: NewCase) -> int:
+        """Register a case; returns its number."""
+        values = dataclasses.astuple(new)
+        cur = self._conn.execute(
+            "INSERT INTO cases (node_id, boot_epoch, seq, ward_code, ward_name, authority, kind, people, "
+            "vulnerable, lat, lon, located_by, created_at, heard_at, gateway, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'registered')",
+            values,
+        )
+        if cur.lastrowid is None:  # sqlite always sets it after an INSERT; this keeps mypy honest
+            raise RuntimeError("case insert returned no row id")
+        return int(cur.lastrowid)
+
+    def add_press(self, case_number: int) -> None:
+        """Another press of the same button folded into an open case."""
+        self._conn.execute("UPDATE cases SET presses = presses + 1 WHERE case_number = ?", (case_number,))
+
+    def set_state(self, case_number: int, state: str) -> None:
+        """Move a case to a new state."""
+        self._conn.execute("UPDATE cases SET state = ? WHERE case_number = ?", (state, case_number))
+
+    def insert_reading(self, reading: Reading) -> bool:
+        """Store a reading; False if that event id is already stored."""
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO readings (node_id, boot_epoch, seq, station_id, node_ts, received_at, "
+            "distance_mm, level_m, battery_pct, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            dataclasses.astuple(reading),
+        )
+        return cur.rowcount == 1
+
+    def upsert_node_status(self, health: NodeHealth) -> None:
+        """Keep the latest status per node (a late, older report does not overwrite a newer one)."""
+        self._conn.execute(
+            "INSERT INTO node_status (node_id, boot_epoch, seq, node_ts, received_at, battery_pct, uptime_s, "
+            "unsent, gateway, ward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (node_id) DO UPDATE SET boot_epoch = excluded.boot_epoch, seq = excluded.seq, "
+            "node_ts = excluded.node_ts, received_at = excluded.received_at, battery_pct = excluded.battery_pct, "
+            "uptime_s = excluded.uptime_s, unsent = excluded.unsent, gateway = excluded.gateway, "
+            "ward = excluded.ward WHERE excluded.received_at >= node_status.received_at",
+            dataclasses.astuple(health),
+        )
+
+    def count_rejection(self, reason: str, n: int = 1) -> None:
+        """Add to the count of uplinks refused for ``reason``."""
+        self._conn.execute(
+            "INSERT INTO rejections (reason, count) VALUES (?, ?) "
+            "ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count",
+            (reason, n),
+        )
+
+    def bump(self, counter: str, n: int = 1) -> None:
+        """Add to a named counter (acks_sent, duplicates, ...)."""
+        self._conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            (counter, n),
+        )

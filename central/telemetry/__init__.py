@@ -1,0 +1,1 @@
+"""River stations and the readings of their sensors."""

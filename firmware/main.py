@@ -1,0 +1,101 @@
+"""Entry point on the ESP32 (copied to the flash root as /main.py, next to /firmware and /protocol).
+
+Wires the pure logic (sos_button, water_level) to the pins of board.py. config.json on flash::
+
+    {"node_id": 184549442, "key": "<32 hex>", "kind": "sos" | "water_level",
+     "pins": {"led": 2, "button": 0, "trig": 5, "echo": 18, "battery": 34, "uart_tx": 17, "uart_rx": 16},
+     "sos": {"kind": 0, "people": 1, "vulnerable": 0},
+     "interval_s": 300, "sample_s": 20, "status_s": 3600, "temp_c": 27, "wdt_ms": 30000}
+
+Safe boot: hold the button while powering up to skip the loop and keep the REPL for ``mpremote``
+(the ESP32 watchdog cannot be stopped once started: a node running its loop resets ~30 s into a
+provisioning session).
+"""
+
+import time
+
+import machine
+
+from firmware import board
+from firmware.sequence import Sequence
+from firmware.sos_button import SosButton
+from firmware.water_level import WaterLevelSensor
+
+
+def run_button(cfg: dict, epoch: int, wdt: "machine.WDT") -> None:
+    """The SOS button's loop: input, retries, downlinks, LED; ~20 ms per turn."""
+    pins = cfg["pins"]
+    clock = board.Clock()
+    radio = board.Radio(cfg.get("uart", 1), pins["uart_tx"], pins["uart_rx"])
+    button = board.Button(pins["button"])
+    led = board.Led(pins["led"], cfg.get("led_active_high", True))
+    sos = cfg.get("sos", {})
+    node = SosButton(cfg["node_id"], cfg["key"], epoch, seq=Sequence(board.random_u16()))
+    while True:
+        wdt.feed()
+        now_ms = clock.ms()
+        now_s = int(time.time())
+        gesture = button.poll(now_ms)
+        if gesture == board.Button.PRESS:
+            radio.send(node.press(now_ms, now_s, sos.get("kind", 0), sos.get("people", 1), sos.get("vulnerable", 0)))
+        elif gesture == board.Button.HOLD:
+            radio.send(node.cancel(now_ms, now_s))
+        radio.send(node.due(now_ms, now_s))
+        for data in radio.recv():
+            node.on_downlink(data)
+        led.show(node.led, now_ms)
+        time.sleep_ms(20)
+
+
+def run_sensor(cfg: dict, epoch: int, wdt: "machine.WDT") -> None:
+    """The water-level sensor's loop: range every ``sample_s``, report when due, status hourly."""
+    pins = cfg["pins"]
+    clock = board.Clock()
+    radio = board.Radio(cfg.get("uart", 1), pins["uart_tx"], pins["uart_rx"])
+    sonar = board.Ultrasonic(pins["trig"], pins["echo"])
+    battery = board.Battery(pins.get("battery"))
+    node = WaterLevelSensor(
+        cfg["node_id"],
+        cfg["key"],
+        epoch,
+        cfg.get("interval_s", 300),
+        cfg.get("fast_interval_s", 60),
+        cfg.get("fast_delta_mm", 50),
+        seq=Sequence(),
+    )
+    sample_ms = cfg.get("sample_s", 20) * 1000
+    status_ms = cfg.get("status_s", 3600) * 1000
+    next_sample = 0
+    next_status = 0
+    while True:
+        wdt.feed()
+        now_ms = clock.ms()
+        if now_ms >= next_sample:
+            next_sample = now_ms + sample_ms
+            mm = sonar.read_mm(5, cfg.get("temp_c", 27))
+            radio.send(node.sample(int(time.time()), mm, battery.pct()))
+        if now_ms >= next_status:
+            next_status = now_ms + status_ms
+            radio.send(node.status(int(time.time()), now_ms // 1000, 0, battery.pct()))
+        for data in radio.recv():
+            node.on_downlink(data)
+        time.sleep_ms(100)
+
+
+def main() -> None:
+    """Boot: config, boot epoch, watchdog, then the node's loop forever."""
+    cfg = board.load_config()
+    pin = cfg["pins"].get("button")
+    if pin is not None and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0:
+        print("floodmesh: safe boot, REPL left free")
+        return
+    epoch = board.next_boot_epoch()
+    wdt = machine.WDT(timeout=cfg.get("wdt_ms", 30000))
+    print("floodmesh: node", cfg["node_id"], cfg["kind"], "boot epoch", epoch)
+    if cfg["kind"] == "sos":
+        run_button(cfg, epoch, wdt)
+    else:
+        run_sensor(cfg, epoch, wdt)
+
+
+main()

@@ -1,0 +1,82 @@
+# ruff: noqa: RUF012 - MicroPython has no typing.ClassVar; this module runs there
+"""A stand-in ``machine`` module so firmware/main.py runs on the MicroPython unix port in tests.
+
+Pins remember their last instance by number; the UART records writes and serves ``inbox``;
+``WDT.feed`` counts loop turns, calls ``WDT.hook(turn)`` and ends the run after ``WDT.turns``.
+"""
+
+
+class Pin:
+    OUT = 1
+    IN = 0
+    PULL_UP = 2
+    IRQ_FALLING = 4
+    pins = {}
+    levels = {}  # initial level per pin number (a button held at boot: 0)
+
+    def __init__(self, n, mode=0, pull=None, value=None):
+        self.n = n
+        self.v = Pin.levels.get(n, 1) if value is None else value
+        self.handler = None
+        Pin.pins[n] = self
+
+    def value(self, v=None):
+        if v is None:
+            return self.v
+        self.v = v
+        return None
+
+    def irq(self, trigger=0, handler=None):
+        self.handler = handler
+
+
+class UART:
+    sent = []
+    inbox = b""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def write(self, data):
+        UART.sent.append(bytes(data))
+
+    def any(self):
+        return len(UART.inbox)
+
+    def read(self, n):
+        data = UART.inbox[:n]
+        UART.inbox = UART.inbox[n:]
+        return data
+
+
+def time_pulse_us(pin, level, timeout):
+    return 5830  # 1001 mm at 20 degC, 1013 mm at 27 degC
+
+
+class ADC:
+    ATTN_11DB = 3
+
+    def __init__(self, pin):
+        pass
+
+    def atten(self, a):
+        pass
+
+    def read_uv(self):
+        return 1900000  # 3.8 V through the 1:2 divider
+
+
+class WDT:
+    turns = 10
+    n = 0
+    hook = None
+
+    def __init__(self, timeout):
+        pass
+
+    def feed(self):
+        WDT.n += 1
+        if WDT.hook is not None:
+            WDT.hook(WDT.n)
+        if WDT.n > WDT.turns:
+            raise KeyboardInterrupt
