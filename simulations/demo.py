@@ -11,9 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from central.service import CentralService
-
 from central.core.config import CentralSettings
+from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton, VirtualWaterLevelSensor
 from floodmesh.broker import BrokerKind, RunningBroker, start_broker
@@ -70,6 +69,7 @@ class Demo:
         self.rogue: RogueTransmitter | None = None
         self.presses = 0
         self._next_press = 0.0
+        self._next_rogue = 0.0
 
     # --- building the world ----------------------------------------------------------------------
 
@@ -99,6 +99,7 @@ class Demo:
             self.wards.append(self._start_ward(code, i, registry, stations, now))
         self.rogue = RogueTransmitter(self.wards[0].air, registry, self._rng)
         self._next_press = now + 2.0
+        self._next_rogue = now + 1.0
 
     def _provision(self, stations: list[Station], shapes: WardShapes) -> NodeRegistry:
         """Sensors at the stations; buttons in each ward: a third with a registered address, the
@@ -144,7 +145,7 @@ class Demo:
     # --- running ---------------------------------------------------------------------------------
 
     def step(self, now: float, pressing: bool = True) -> None:
-        """One tick: sensors sample, buttons retry, residents press, the rogue transmits."""
+        """One tick: sensors sample, buttons retry, residents press and a rogue transmits (unless winding down)."""
         for ward in self.wards:
             for sensor in ward.sensors:
                 sensor.tick(now)
@@ -153,8 +154,9 @@ class Demo:
         if pressing and now >= self._next_press:
             self._press_somewhere(now)
             self._next_press = now + self._rng.expovariate(1.0 / self.config.press_every_s)
-        if self.rogue is not None and self._rng.random() < 0.1 / self.config.rogue_every_s:
+        if pressing and self.rogue is not None and now >= self._next_rogue:
             self.rogue.transmit(int(now))
+            self._next_rogue = now + self.config.rogue_every_s
 
     def _press_somewhere(self, now: float) -> None:
         ward = self._rng.choice(self.wards)

@@ -1,15 +1,10 @@
-"""Fixtures for central's tests: known nodes and keys, the shipped reference data, a real Mosquitto."""
+"""Fixtures for central's tests: known nodes and keys, the shipped reference data (Mosquitto: tests/conftest.py)."""
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from central_testkit import BUTTON_ID, BUTTON_KEY, LOOSE_BUTTON_ID, NOW, SENSOR_ID, SENSOR_KEY, WARD
 
 from central.core.config import DATA_DIR
 from central.geo.authorities import load_authorities
@@ -18,6 +13,7 @@ from central.ingest.processor import UplinkProcessor
 from central.store.sqlite import CentralStore
 from central.telemetry.stations import Station, load_stations
 from protocol.registry import NodeRecord, NodeRegistry
+from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, LOOSE_BUTTON_ID, NOW, SENSOR_ID, SENSOR_KEY, WARD
 
 
 @pytest.fixture
@@ -68,40 +64,3 @@ def processor(
 ) -> UplinkProcessor:
     """An UplinkProcessor over the test registry, the shipped data and a temp store."""
     return UplinkProcessor(registry, locator, stations, store, clock=lambda: clock[0])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    """A private Mosquitto on a free loopback port (not the system one on 1883); yields (host, port)."""
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).exists():
-        pytest.skip("mosquitto is not installed")
-    port = _free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"mosquitto did not start: {proc.communicate()[1]!r}") from None
-            time.sleep(0.05)
-    yield "127.0.0.1", port
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stderr is not None:
-        proc.stderr.close()

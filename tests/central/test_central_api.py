@@ -4,7 +4,6 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-from central_testkit import encode, make_uplink, vector_hex
 from starlette.exceptions import StarletteDeprecationWarning
 
 from central.api import create_app
@@ -13,6 +12,7 @@ from central.ingest.processor import UplinkProcessor
 from central.store.sqlite import CentralStore
 from central.telemetry.stations import Station
 from protocol import frames
+from tests.central.central_testkit import encode, make_uplink, vector_hex
 
 with warnings.catch_warnings():
     # Starlette >= 1.x wants httpx2 for its TestClient; pyproject's dev extra installs httpx, which still works.

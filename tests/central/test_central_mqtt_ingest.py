@@ -9,7 +9,6 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, WARD, make_uplink, vector_hex
 from paho.mqtt.enums import CallbackAPIVersion
 
 from central.core.config import CentralSettings
@@ -17,9 +16,11 @@ from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor
 from central.service import CentralService
 from central.store.sqlite import CentralStore
+from floodmesh.broker import RunningBroker
 from protocol import frames, topics
 from protocol.envelopes import AppAck, Downlink
 from protocol.registry import NodeRegistry
+from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, WARD, make_uplink, vector_hex
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -31,12 +32,12 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
 
 
 @pytest.fixture
-def gateway(mosquitto: tuple[str, int]) -> Iterator[tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"]]:
+def gateway(mosquitto: RunningBroker) -> Iterator[tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"]]:
     """A stand-in gateway: subscribed to its downlinks and app acks."""
     inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-gateway")
     client.on_message = lambda _c, _u, msg: inbox.put(msg)
-    client.connect(*mosquitto)
+    client.connect(mosquitto.host, mosquitto.port)
     client.loop_start()
     for topic in (topics.downlink_filter(WARD, GATEWAY), topics.app_ack(WARD, GATEWAY)):
         client.subscribe(topic, qos=1)
@@ -60,13 +61,13 @@ def receive(inbox: "queue.Queue[mqtt.MQTTMessage]", n: int) -> dict[str, bytes]:
 
 @pytest.mark.integration
 def test_sos_through_broker_is_stored_acked_and_app_acked(
-    mosquitto: tuple[str, int],
+    mosquitto: RunningBroker,
     gateway: tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"],
     processor: UplinkProcessor,
     store: CentralStore,
 ) -> None:
     client, inbox = gateway
-    ingest = MqttIngest(processor, *mosquitto, client_id="central-test")
+    ingest = MqttIngest(processor, mosquitto.host, mosquitto.port, client_id="central-test")
     ingest.start()
     try:
         wait_for(lambda: ingest.connected)
@@ -87,7 +88,7 @@ def test_sos_through_broker_is_stored_acked_and_app_acked(
 @pytest.mark.integration
 def test_central_service_end_to_end(
     tmp_path: Path,
-    mosquitto: tuple[str, int],
+    mosquitto: RunningBroker,
     gateway: tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"],
     registry: NodeRegistry,
 ) -> None:
@@ -96,8 +97,8 @@ def test_central_service_end_to_end(
     settings = CentralSettings(
         db_path=tmp_path / "central.sqlite",
         registry_path=tmp_path / "registry.json",
-        broker_host=mosquitto[0],
-        broker_port=mosquitto[1],
+        broker_host=mosquitto.host,
+        broker_port=mosquitto.port,
         api_port=0,
         client_id="central-service-test",
     )

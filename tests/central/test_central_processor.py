@@ -3,7 +3,12 @@
 from datetime import datetime, timedelta
 
 import pytest
-from central_testkit import (
+
+from central.ingest.processor import BatchResult, UplinkProcessor
+from central.store.sqlite import CentralStore
+from protocol import frames, topics
+from protocol.envelopes import AppAck, Downlink, Refusal
+from tests.central.central_testkit import (
     BUTTON_ID,
     BUTTON_KEY,
     GATEWAY,
@@ -14,11 +19,6 @@ from central_testkit import (
     make_uplink,
     vector_hex,
 )
-
-from central.ingest.processor import BatchResult, UplinkProcessor
-from central.store.sqlite import CentralStore
-from protocol import frames, topics
-from protocol.envelopes import AppAck, Downlink, Refusal
 
 
 def only_ack(result: BatchResult) -> AppAck:

@@ -1,0 +1,36 @@
+"""`floodmesh demo --duration N --summary-json` runs the whole system and reports a summary."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.mark.parametrize("broker", ["mosquitto", "amqtt"])
+def test_demo_runs_and_prints_a_json_summary_last(broker: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "floodmesh", "demo", "--duration", "14", "--summary-json", "--port", "0",
+         "--broker", broker],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["broker"] == broker
+    assert summary["readings_stored"] > 0
+    assert summary["readings_stored"] == summary["readings_sent"]
+    assert summary["sos_cases"] >= 1
+    assert summary["acks_delivered"] >= 1
+    assert summary["rogue_transmissions"] >= 1
+    assert summary["rejected"] == summary["rogue_transmissions"]
+    assert "readings/s" in proc.stderr
+
+
+def test_gateway_with_a_real_radio_says_it_is_not_available_yet() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "floodmesh", "gateway", "--ward", "1", "--gateway", "g", "--radio", "serial:/dev/x",
+         "--registry", "nodes.json"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "not available" in proc.stderr
