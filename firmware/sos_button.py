@@ -126,9 +126,10 @@ class SosButton:
         except Exception:  # nothing heard on air may stop the main loop (the watchdog would reboot us)
             return False
         ack = f.payload
-        # An Ack names the SOS by seq only (its header's boot epoch is the sender's): an ACK from before a
-        # reboot can match a new SOS with the same seq. main.py starts the counter at a random value.
-        if f.node_id != self.node_id or not isinstance(ack, frames.Ack) or ack.sos_seq != self.sos_seq:
+        # The Ack names our SOS by (boot epoch, seq): an ACK from before a reboot never matches a new SOS.
+        if f.node_id != self.node_id or not isinstance(ack, frames.Ack):
+            return False
+        if ack.sos_boot != self.boot_epoch or ack.sos_seq != self.sos_seq:
             return False
         if ack.state < self._state:
             return False  # an older ACK overtaken on the mesh (or replayed): the LED never goes backwards

@@ -27,9 +27,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_central(args: argparse.Namespace) -> int:
-    from central.service import run
-
     from central.core.config import CentralSettings
+    from central.service import run
 
     host, port = args.broker
     run(CentralSettings(db_path=args.db, broker_host=host, broker_port=port, api_host=args.host,

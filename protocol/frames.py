@@ -158,20 +158,26 @@ class NodeStatus(_Payload):
 
 
 class Ack(_Payload):
-    """Downlink: the SOS with sequence ``sos_seq`` is case ``case_number``, now in ``state``."""
+    """Downlink: the SOS (``sos_boot``, ``sos_seq``) is case ``case_number``, now in ``state``.
 
-    FIELDS = ("sos_seq", "case_number", "state")
+    The SOS is named by its boot epoch as well as its sequence: the header's epoch is the sender's,
+    and without it an ACK from before the button rebooted could light a new, unanswered SOS.
+    """
 
-    def __init__(self, sos_seq: int, case_number: int, state: int) -> None:
+    FIELDS = ("sos_boot", "sos_seq", "case_number", "state")
+
+    def __init__(self, sos_boot: int, sos_seq: int, case_number: int, state: int) -> None:
+        _check(0 <= sos_boot <= 0xFFFF, "sos_boot")
         _check(0 <= sos_seq <= 0xFFFF, "sos_seq")
         _check(0 <= case_number <= _U32, "case_number")
         _check(0 <= state < len(ACK_STATES), "state")
+        self.sos_boot = sos_boot
         self.sos_seq = sos_seq
         self.case_number = case_number
         self.state = state
 
     def pack(self) -> bytes:
-        return struct.pack(">HIB", self.sos_seq, self.case_number, self.state)
+        return struct.pack(">HHIB", self.sos_boot, self.sos_seq, self.case_number, self.state)
 
 
 class Config(_Payload):
@@ -215,8 +221,8 @@ def _unpack_node_status(body: bytes) -> NodeStatus:
 
 
 def _unpack_ack(body: bytes) -> Ack:
-    seq, case, state = struct.unpack(">HIB", body)
-    return Ack(seq, case, state)
+    boot, seq, case, state = struct.unpack(">HHIB", body)
+    return Ack(boot, seq, case, state)
 
 
 def _unpack_config(body: bytes) -> Config:
@@ -229,7 +235,7 @@ _CODECS = {
     T_SOS: ((3, 11), _unpack_sos),
     T_SOS_CANCEL: ((2,), _unpack_sos_cancel),
     T_NODE_STATUS: ((7,), _unpack_node_status),
-    T_ACK: ((7,), _unpack_ack),
+    T_ACK: ((9,), _unpack_ack),
     T_CONFIG: ((2,), _unpack_config),
 }
 

@@ -18,6 +18,7 @@ class AckPlan:
     """What to tell a button: its SOS ``sos_seq`` is case ``case_number`` in ``state`` (frames.ACK_STATES)."""
 
     node_id: int
+    sos_boot: int
     sos_seq: int
     case_number: int
     state: int
@@ -33,8 +34,8 @@ class Location:
     located_by: str
 
 
-def _plan(node_id: int, sos_seq: int, case: Case) -> AckPlan:
-    return AckPlan(node_id, sos_seq, case.case_number, ACK_STATES.index(case.state))
+def _plan(frame: Frame, sos_seq: int, case: Case) -> AckPlan:
+    return AckPlan(frame.node_id, frame.boot_epoch, sos_seq, case.case_number, ACK_STATES.index(case.state))
 
 
 class CaseIntake:
@@ -63,7 +64,7 @@ class CaseIntake:
             # The resident pressed again (new seq) before help came: same case, one more press.
             tx.add_press(recent.case_number)
             tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, recent.case_number)
-            return _plan(frame.node_id, frame.seq, recent)
+            return _plan(frame, frame.seq, recent)
         where = self.locate(uplink, record, sos)
         new = NewCase(
             node_id=frame.node_id,
@@ -84,7 +85,7 @@ class CaseIntake:
         )
         case_number = tx.insert_case(new)
         tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, case_number)
-        return AckPlan(frame.node_id, frame.seq, case_number, ACK_STATES.index("registered"))
+        return AckPlan(frame.node_id, frame.boot_epoch, frame.seq, case_number, ACK_STATES.index("registered"))
 
     def cancel(self, tx: StoreTx, frame: Frame) -> AckPlan | None:
         """The resident withdraws an SOS of the same boot epoch; None if central never saw that SOS."""
@@ -96,7 +97,7 @@ class CaseIntake:
             return None
         tx.set_state(case.case_number, "cancelled")
         tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, case.case_number)
-        return AckPlan(frame.node_id, cancel.sos_seq, case.case_number, ACK_STATES.index("cancelled"))
+        return AckPlan(frame.node_id, frame.boot_epoch, cancel.sos_seq, case.case_number, ACK_STATES.index("cancelled"))
 
     def replay(self, tx: StoreTx, frame: Frame) -> AckPlan | None:
         """A duplicate SOS or cancel (the button missed the ACK): the ACK again, with the case's state now."""
@@ -105,4 +106,4 @@ class CaseIntake:
             return None
         payload = frame.payload
         sos_seq = payload.sos_seq if isinstance(payload, SosCancel) else frame.seq
-        return _plan(frame.node_id, sos_seq, case)
+        return _plan(frame, sos_seq, case)

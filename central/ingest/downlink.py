@@ -28,7 +28,7 @@ class DownlinkEncoder:
 
     def ack(self, tx: StoreTx, uplink: Uplink, key: bytes, plan: AckPlan, now: datetime) -> tuple[str, str]:
         """(topic, Downlink JSON) carrying the ACK back through the gateway that heard the SOS."""
-        payload = frames.Ack(plan.sos_seq, plan.case_number, plan.state)
+        payload = frames.Ack(plan.sos_boot, plan.sos_seq, plan.case_number, plan.state)
         frame = frames.Frame(plan.node_id, self.boot_epoch, self._next_seq(tx), int(now.timestamp()) & _U32, payload)
         envelope = Downlink(node_id=plan.node_id, frame=frames.encode(frame, key).hex(), case_number=plan.case_number)
         return topics.downlink(uplink.ward, uplink.gateway, plan.node_id), envelope.model_dump_json()

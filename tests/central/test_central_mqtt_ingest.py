@@ -80,7 +80,7 @@ def test_sos_through_broker_is_stored_acked_and_app_acked(
     assert (case.ward_code, case.located_by) == ("19774", "registry")
     down = Downlink.model_validate_json(got[topics.downlink(WARD, GATEWAY, BUTTON_ID)])
     ack = frames.decode(bytes.fromhex(down.frame), BUTTON_KEY)
-    assert ack.payload == frames.Ack(3, case.case_number, 1)
+    assert ack.payload == frames.Ack(1, 3, case.case_number, 1)
     assert AppAck.model_validate_json(got[topics.app_ack(WARD, GATEWAY)]) == AppAck(msg_ids=[41])
     assert ingest.status().batches >= 1
 

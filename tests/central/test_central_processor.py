@@ -43,7 +43,7 @@ def test_sos_with_gps_opens_case_in_gps_ward_and_acks(processor: UplinkProcessor
     assert down.topic == topics.downlink(WARD, GATEWAY, BUTTON_ID)
     envelope, frame = decode_ack(down.payload)
     assert envelope.case_number == case.case_number
-    assert frame.payload == frames.Ack(sos_seq=2, case_number=case.case_number, state=1)
+    assert frame.payload == frames.Ack(sos_boot=1, sos_seq=2, case_number=case.case_number, state=1)
     assert (frame.node_id, frame.boot_epoch) == (BUTTON_ID, processor.boot_epoch)
     assert only_ack(result) == AppAck(msg_ids=[7])
 
@@ -68,7 +68,7 @@ def test_duplicate_sos_is_one_case_and_ack_is_resent(processor: UplinkProcessor,
     later = processor.process_batch([make_uplink(vector_hex("sos_trapped_no_gps"), 3)])  # button retry
     (case,) = store.cases()
     acks = [decode_ack(d.payload)[1] for d in first.downlinks + later.downlinks]
-    assert [a.payload for a in acks] == [frames.Ack(3, case.case_number, 1)] * 3
+    assert [a.payload for a in acks] == [frames.Ack(1, 3, case.case_number, 1)] * 3
     assert len({a.seq for a in acks}) == 3  # central never reuses its own (boot, seq)
     assert first.downlinks[1].topic == topics.downlink(WARD, "gw-other", BUTTON_ID)
     assert AppAck.model_validate_json(later.app_acks[0].payload).msg_ids == [3]
@@ -85,7 +85,7 @@ def test_repeated_press_merges_into_open_case(
     result = processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 11), 2)])
     (case,) = store.cases()
     assert case.presses == 2
-    assert decode_ack(result.downlinks[0].payload)[1].payload == frames.Ack(11, case.case_number, 1)
+    assert decode_ack(result.downlinks[0].payload)[1].payload == frames.Ack(1, 11, case.case_number, 1)
     clock[0] += timedelta(minutes=31)
     processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 12), 3)])
     assert len(store.cases()) == 2
@@ -97,10 +97,10 @@ def test_cancel_closes_case_and_acks_state_5(processor: UplinkProcessor, store: 
     result = processor.process_batch([make_uplink(vector_hex("sos_cancel"), 2)])
     (case,) = store.cases()
     assert case.state == "cancelled"
-    assert decode_ack(result.downlinks[0].payload)[1].payload == frames.Ack(3, case.case_number, 5)
+    assert decode_ack(result.downlinks[0].payload)[1].payload == frames.Ack(1, 3, case.case_number, 5)
     assert store.stats().open_cases == 0
     dup = processor.process_batch([make_uplink(vector_hex("sos_cancel"), 3)])
-    assert decode_ack(dup.downlinks[0].payload)[1].payload == frames.Ack(3, case.case_number, 5)
+    assert decode_ack(dup.downlinks[0].payload)[1].payload == frames.Ack(1, 3, case.case_number, 5)
 
 
 @pytest.mark.unit

@@ -31,7 +31,7 @@ def test_button_press_goes_on_air_and_an_ack_lights_registered() -> None:
     button.tick(1_700_000_006.0)  # no answer within 5 s: the same bytes again
     assert heard[1] == heard[0]
 
-    ack = frames.Frame(BUTTON.node_id, 9, 1, 0, frames.Ack(sos.seq, 77, 1))
+    ack = frames.Frame(BUTTON.node_id, 9, 1, 0, frames.Ack(sos.boot_epoch, sos.seq, 77, 1))
     air.transmit(0x0F000001, frames.encode(ack, BUTTON.key))
     assert (button.led, button.case_number, button.acks_received) == ("registered", 77, 1)
     button.tick(1_700_000_100.0)
@@ -45,7 +45,7 @@ def test_an_ack_with_the_wrong_key_is_ignored() -> None:
     button.press(1_700_000_000.0)
     seq = button._fw.sos_seq
     assert seq is not None
-    forged = frames.encode(frames.Frame(BUTTON.node_id, 9, 1, 0, frames.Ack(seq, 77, 1)), b"x" * 16)
+    forged = frames.encode(frames.Frame(BUTTON.node_id, 9, 1, 0, frames.Ack(1, seq, 77, 1)), b"x" * 16)
     air.transmit(0x0F000001, forged)
     assert button.led == "sending"
     assert button.acks_received == 0

@@ -31,8 +31,8 @@ def _vectors() -> dict:
     return {v["name"]: v for v in doc["valid"]}
 
 
-def _ack(node_id: int, sos_seq: int, case: int, state: int, key: bytes = KEY) -> bytes:
-    f = frames.Frame(node_id, 7, 1, T0 + 5, frames.Ack(sos_seq, case, state))
+def _ack(node_id: int, sos_seq: int, case: int, state: int, key: bytes = KEY, sos_boot: int = 1) -> bytes:
+    f = frames.Frame(node_id, 7, 1, T0 + 5, frames.Ack(sos_boot, sos_seq, case, state))
     return frames.encode(f, key)
 
 
@@ -96,6 +96,7 @@ def scenario_foreign_acks_ignored() -> None:
     bad[-1] ^= 1
     assert not b.on_downlink(bytes(bad))
     assert not b.on_downlink(_ack(NODE, seq + 1, 42, 1))  # not our SOS
+    assert not b.on_downlink(_ack(NODE, seq, 42, 1, sos_boot=2))  # same seq, SOS of another boot
     assert not b.on_downlink(b"\x01\x02garbage")
     assert not b.on_downlink(b"")
     assert not b.on_downlink(_config(NODE, 60))

@@ -112,7 +112,7 @@ def test_bad_frames_are_counted_and_good_ones_still_flow(
 def test_downlink_reaches_the_node(gateway: GatewayService, central: MqttPeer, air: Air) -> None:
     heard: list[bytes] = []
     air.attach(BUTTON, lambda _f, frame: heard.append(frame))
-    ack = frames.encode(frames.Frame(BUTTON, 7, 1, 0, frames.Ack(1, 42, 1)), KEY_B)
+    ack = frames.encode(frames.Frame(BUTTON, 7, 1, 0, frames.Ack(1, 1, 42, 1)), KEY_B)
     central.publish(topics.downlink(WARD, GW, BUTTON), Downlink(node_id=BUTTON, frame=ack.hex()).model_dump_json())
     central.publish(topics.downlink(WARD, GW, BUTTON), b"{not json")
     wait_until(lambda: heard == [ack], what="ACK on the air")

@@ -17,7 +17,7 @@ def hook(turn):
     elif turn == 10:
         sos = frames.decode(machine.UART.sent[0][4:], KEY)
         state["sos"] = sos
-        ack = frames.encode(frames.Frame(sos.node_id, 9, 1, 0, frames.Ack(sos.seq, 42, 1)), KEY)
+        ack = frames.encode(frames.Frame(sos.node_id, 9, 1, 0, frames.Ack(sos.boot_epoch, sos.seq, 42, 1)), KEY)
         machine.UART.inbox = bytes((0x94, 0xC3, 0, len(ack))) + ack
 
 
