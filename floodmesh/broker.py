@@ -29,6 +29,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be bound now (a busy 8080 should not stop the demo)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def find_mosquitto() -> str | None:
     """Path of the mosquitto binary, or None (Debian puts it in /usr/sbin, often not on PATH)."""
     found = shutil.which("mosquitto")

@@ -15,7 +15,7 @@ from central.core.config import CentralSettings
 from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton, VirtualWaterLevelSensor
-from floodmesh.broker import BrokerKind, RunningBroker, start_broker
+from floodmesh.broker import BrokerKind, RunningBroker, port_is_free, start_broker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
@@ -83,13 +83,14 @@ class Demo:
         registry_path = self.workdir / "nodes.json"
         registry.save(registry_path)
         self.broker = start_broker(self.workdir / "broker", prefer=cfg.broker)
+        api_port = cfg.api_port if cfg.api_port and port_is_free(cfg.api_host, cfg.api_port) else 0
         self.central = CentralService(
             CentralSettings(
                 db_path=self.workdir / "central.db",
                 broker_host=self.broker.host,
                 broker_port=self.broker.port,
                 api_host=cfg.api_host,
-                api_port=cfg.api_port,
+                api_port=api_port,
                 registry_path=registry_path,
             )
         )

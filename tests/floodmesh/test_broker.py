@@ -1,10 +1,11 @@
 """Both brokers start on a free port and carry QoS 1 messages."""
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from floodmesh.broker import BrokerKind, start_broker
+from floodmesh.broker import BrokerKind, free_port, port_is_free, start_broker
 from tests.mqtt_peer import MqttPeer, wait_until
 
 pytestmark = pytest.mark.integration
@@ -21,3 +22,12 @@ def test_broker_carries_messages(tmp_path: Path, kind: BrokerKind) -> None:
         finally:
             peer.close()
     assert broker.process.poll() is not None
+
+
+def test_port_is_free_sees_a_listener() -> None:
+    port = free_port()
+    assert port_is_free("127.0.0.1", port)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        assert not port_is_free("127.0.0.1", port)
