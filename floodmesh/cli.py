@@ -2,10 +2,16 @@
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from floodmesh.broker import BrokerKind
+from gateway.service import GatewaySettings
+
+if TYPE_CHECKING:
+    from gateway.radio.base import RadioLink
 
 _BROKERS: tuple[BrokerKind, ...] = ("mosquitto", "amqtt")
 
@@ -36,12 +42,32 @@ def _cmd_central(args: argparse.Namespace) -> int:
     return 0
 
 
+def _radio_spec(spec: str) -> str:
+    kind, _, where = spec.partition(":")
+    if kind not in ("serial", "tcp") or not where:
+        raise argparse.ArgumentTypeError(f"radio must be serial:/dev/ttyUSB0 or tcp:HOST[:PORT], got {spec!r}")
+    return spec
+
+
+def _radio_link(spec: str) -> "RadioLink":
+    from gateway.radio.meshtastic_link import MeshtasticRadioLink, serial_interface_factory, tcp_interface_factory
+
+    kind, _, where = spec.partition(":")
+    if kind == "serial":
+        return MeshtasticRadioLink(serial_interface_factory(where))
+    host, port = _host_port(where if ":" in where else f"{where}:4403")
+    return MeshtasticRadioLink(tcp_interface_factory(host, port))
+
+
 def _cmd_gateway(args: argparse.Namespace) -> int:
-    # Only the simulated radio exists so far; Meshtastic serial/TCP links are the gateway issue's work.
-    print(f"floodmesh gateway: radio link {args.radio!r} is not available in this version "
-          "(Meshtastic serial/TCP links are not built yet; the demo runs gateways on a simulated radio)",
-          file=sys.stderr)
-    return 2
+    from gateway.service import run_gateway
+    from protocol.registry import NodeRegistry
+
+    host, port = args.broker
+    settings = GatewaySettings(ward=args.ward, gateway_id=args.gateway, outbox_path=args.outbox,
+                               broker_host=host, broker_port=port)
+    run_gateway(settings, _radio_link(args.radio), NodeRegistry.load(args.registry))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--ward", required=True)
     gateway.add_argument("--gateway", required=True)
     gateway.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), metavar="HOST:PORT")
-    gateway.add_argument("--radio", required=True, help="serial:/dev/ttyUSB0 or tcp:HOST:PORT")
+    gateway.add_argument("--radio", type=_radio_spec, required=True, help="serial:/dev/ttyUSB0 or tcp:HOST[:PORT]")
     gateway.add_argument("--registry", type=Path, required=True)
+    gateway.add_argument("--outbox", type=Path, default=Path("outbox.db"), help="durable outbox (SQLite)")
     gateway.set_defaults(func=_cmd_gateway)
     return parser
 
@@ -80,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``floodmesh`` console script."""
     args = build_parser().parse_args(argv)
+    # `docker stop` and systemd send SIGTERM: unwind through the same finally blocks as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return int(args.func(args))

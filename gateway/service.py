@@ -270,3 +270,17 @@ class GatewayService:
         self._client.publish(topics.uplink(s.ward, s.gateway_id, msg.kind), envelope.model_dump_json(), qos=1)
         self._inflight[msg.msg_id] = time.monotonic()
         self.counts["published"] += 1
+
+
+def run_gateway(settings: GatewaySettings, radio: RadioLink, registry: NodeRegistry) -> None:
+    """Run a gateway until Ctrl-C (the ``floodmesh gateway`` command)."""
+    service = GatewayService(settings, radio, registry)
+    service.start()
+    print(f"floodmesh gateway {settings.gateway_id} (ward {settings.ward}): running, Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()

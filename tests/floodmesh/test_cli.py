@@ -28,9 +28,9 @@ def test_demo_runs_and_prints_a_json_summary_last(broker: str) -> None:
     assert "readings/s" in proc.stderr
 
 
-def test_gateway_with_a_real_radio_says_it_is_not_available_yet() -> None:
+def test_gateway_refuses_a_radio_it_cannot_speak_to() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "floodmesh", "gateway", "--ward", "1", "--gateway", "g", "--radio", "serial:/dev/x",
+        [sys.executable, "-m", "floodmesh", "gateway", "--ward", "1", "--gateway", "g", "--radio", "carrier-pigeon",
          "--registry", "nodes.json"], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
-    assert "not available" in proc.stderr
+    assert "radio must be serial:/dev/ttyUSB0 or tcp:HOST[:PORT]" in proc.stderr

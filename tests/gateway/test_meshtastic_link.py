@@ -1,0 +1,88 @@
+"""The gateway's radio path through the real `meshtastic` client against a simulated radio that
+speaks Meshtastic's stream protocol over TCP; and `floodmesh gateway` as a real process."""
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from floodmesh.broker import RunningBroker
+from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
+from gateway.service import GatewayService, GatewaySettings
+from protocol import frames, topics
+from protocol.envelopes import Downlink, Uplink
+from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
+from protocol.registry import NodeRecord, NodeRegistry
+from simulations.meshtastic_radio import SimulatedMeshtasticRadio
+from tests.mqtt_peer import MqttPeer, wait_until
+
+pytestmark = pytest.mark.integration
+
+WARD, GW = "19774", "gw-19774"
+BUTTON, KEY = 0x0B000001, b"b" * 16
+RADIO_NUM = 0x0F0000AA
+
+
+def _sos(seq: int) -> bytes:
+    return frames.encode(frames.Frame(BUTTON, 1, seq, 1_700_000_000, frames.Sos(2, 3)), KEY)
+
+
+@pytest.fixture
+def radio() -> Iterator[SimulatedMeshtasticRadio]:
+    r = SimulatedMeshtasticRadio(RADIO_NUM)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def central(mosquitto: RunningBroker) -> Iterator[MqttPeer]:
+    peer = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    yield peer
+    peer.close()
+
+
+def test_frames_and_downlinks_cross_the_meshtastic_client(
+    tmp_path: Path, mosquitto: RunningBroker, radio: SimulatedMeshtasticRadio, central: MqttPeer
+) -> None:
+    link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    gw = GatewayService(settings, link, NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]))
+    gw.start()
+    try:
+        assert radio.connected.is_set()
+        radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(1), rssi=-101, snr=4.5)
+        radio.inject(0x0B0000FF, TEXT_MESSAGE_PORTNUM, b"hello from a handheld")
+        wait_until(lambda: len(central.snapshot()) == 1, what="the SOS on MQTT")
+        up = Uplink.model_validate_json(central.snapshot()[0][1])
+        assert (bytes.fromhex(up.frame), up.rssi, up.snr) == (_sos(1), -101, 4.5)
+        wait_until(lambda: link.foreign_packets == 1, what="the text message seen and not forwarded")
+
+        ack = frames.encode(frames.Frame(BUTTON, 5, 1, 0, frames.Ack(1, 1, 7, 1)), KEY)
+        central.publish(topics.downlink(WARD, GW, BUTTON), Downlink(node_id=BUTTON, frame=ack.hex()).model_dump_json())
+        wait_until(lambda: len(radio.transmitted) == 1, what="the ACK handed to the radio")
+        sent = radio.transmitted[0]
+        assert (sent.to, sent.decoded.portnum, sent.decoded.payload) == (BUTTON, FLOODMESH_PORTNUM, ack)
+    finally:
+        gw.stop()
+
+
+def test_floodmesh_gateway_runs_as_a_process_on_a_tcp_radio(
+    tmp_path: Path, mosquitto: RunningBroker, radio: SimulatedMeshtasticRadio, central: MqttPeer
+) -> None:
+    NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]).save(tmp_path / "nodes.json")
+    cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GW,
+           "--broker", f"{mosquitto.host}:{mosquitto.port}", "--radio", f"tcp:{radio.host}:{radio.port}",
+           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(tmp_path / "outbox.db")]
+    log = (tmp_path / "gateway.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert radio.connected.wait(30), "the gateway process never completed the radio handshake"
+        radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(2))
+        wait_until(lambda: len(central.snapshot()) >= 1, timeout_s=30, what="the SOS from the gateway process")
+        assert bytes.fromhex(Uplink.model_validate_json(central.snapshot()[0][1]).frame) == _sos(2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
