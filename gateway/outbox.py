@@ -3,6 +3,10 @@
 A frame taken from the radio is written here before anything else happens to it, and is forgotten
 only when central's end-to-end acknowledgement names it: a broker PUBACK is not enough, because a
 broker crash can lose what it acknowledged. SOS frames drain before telemetry.
+
+A backhaul outage can last for days, so the outbox has a capacity. When it is full, telemetry is
+thinned (every other stored reading goes, but never a node's latest one) so that the history keeps
+its shape at a coarser step; an SOS or a cancel is never dropped, even past the capacity.
 """
 
 import sqlite3
@@ -17,6 +21,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     priority INTEGER NOT NULL,
+    node_id INTEGER NOT NULL,
     kind TEXT NOT NULL,
     frame BLOB NOT NULL,
     received_at TEXT NOT NULL,
@@ -31,6 +36,7 @@ CREATE INDEX IF NOT EXISTS outbox_drain ON outbox (priority, id);
 class InboundFrame:
     """A verified frame about to be stored."""
 
+    node_id: int
     kind: str
     frame: bytes
     received_at: str
@@ -49,6 +55,7 @@ class OutboxMessage:
 
     msg_id: int
     priority: int
+    node_id: int
     kind: str
     frame: bytes
     received_at: str
@@ -59,13 +66,16 @@ class OutboxMessage:
 class Outbox:
     """Durable queue of frames waiting for central's acknowledgement."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, capacity: int | None = None) -> None:
         self.path = path
+        self.capacity = capacity
+        self.thinned = 0
         # The outbox is used by the gateway's single worker thread; created elsewhere, used there.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
     def add(self, frames: Sequence[InboundFrame]) -> list[OutboxMessage]:
         """Store frames durably in one transaction; returns them with their ids."""
@@ -74,21 +84,41 @@ class Outbox:
         try:
             for f in frames:
                 cur = self._db.execute(
-                    "INSERT INTO outbox (priority, kind, frame, received_at, rssi, snr) VALUES (?, ?, ?, ?, ?, ?)",
-                    (f.priority, f.kind, f.frame, f.received_at, f.rssi, f.snr),
+                    "INSERT INTO outbox (priority, node_id, kind, frame, received_at, rssi, snr)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (f.priority, f.node_id, f.kind, f.frame, f.received_at, f.rssi, f.snr),
                 )
                 msg_id = int(cur.lastrowid or 0)
-                out.append(OutboxMessage(msg_id, f.priority, f.kind, f.frame, f.received_at, f.rssi, f.snr))
+                out.append(OutboxMessage(msg_id, f.priority, f.node_id, f.kind, f.frame, f.received_at, f.rssi, f.snr))
+            self._count += len(out)
+            while self.capacity is not None and self._count > self.capacity and self._thin():
+                pass
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
             raise
         return out
+
+    def _thin(self) -> int:
+        """Drop every other stored reading, keeping each node's latest; returns how many went."""
+        before = self._db.total_changes
+        self._db.execute(
+            "DELETE FROM outbox WHERE id IN ("
+            " SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM outbox WHERE priority = ?)"
+            " WHERE rn % 2 = 1)"
+            " AND id NOT IN (SELECT MAX(id) FROM outbox WHERE priority = ? GROUP BY node_id)",
+            (PRIORITY_TELEMETRY, PRIORITY_TELEMETRY),
+        )
+        removed = self._db.total_changes - before
+        self._count -= removed
+        self.thinned += removed
+        return removed
 
     def pending(self, priority: int, after_id: int, limit: int) -> list[OutboxMessage]:
         """Up to ``limit`` stored messages of one priority with id > ``after_id``, oldest first."""
         rows = self._db.execute(
-            "SELECT id, priority, kind, frame, received_at, rssi, snr FROM outbox"
+            "SELECT id, priority, node_id, kind, frame, received_at, rssi, snr FROM outbox"
             " WHERE priority = ? AND id > ? ORDER BY id LIMIT ?",
             (priority, after_id, limit),
         ).fetchall()
@@ -105,6 +135,7 @@ class Outbox:
             self._db.executemany("DELETE FROM outbox WHERE id = ?", ids)
             removed = self._db.total_changes - before
             self._db.execute("COMMIT")
+            self._count -= removed
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -112,7 +143,7 @@ class Outbox:
 
     def count(self) -> int:
         """Messages still waiting for acknowledgement."""
-        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        return self._count
 
     def close(self) -> None:
         """Close the database."""

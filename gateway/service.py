@@ -41,6 +41,8 @@ class GatewaySettings:
     window: int = 1000
     # Unacknowledged this long (central down, a broker that lost them) -> publish again.
     retry_s: float = 20.0
+    # Past this many stored messages, telemetry is thinned (an SOS is never dropped).
+    outbox_capacity: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class GatewayService:
         self._events: queue.Queue[_Event] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._outbox = Outbox(settings.outbox_path)
+        self._outbox = Outbox(settings.outbox_path, settings.outbox_capacity)
         self._inflight: dict[int, float] = {}
         self._cursor = {PRIORITY_EMERGENCY: 0, PRIORITY_TELEMETRY: 0}
         self._connected = False
@@ -121,6 +123,7 @@ class GatewayService:
             "connected": self._connected,
             "outbox_pending": self._outbox_pending,
             "in_flight": len(self._inflight),
+            "thinned": self._outbox.thinned,
             "rejected": sum(self.rejected.values()),
             "rejected_by_reason": dict(self.rejected),
         }
@@ -189,7 +192,7 @@ class GatewayService:
                 self._link_changed(ev.connected)
         if inbound:
             self._outbox.add(inbound)
-            self._outbox_pending += len(inbound)
+            self._outbox_pending = self._outbox.count()
             self.counts["stored"] += len(inbound)
 
     def _verify(self, packet: RadioPacket) -> InboundFrame | None:
@@ -200,7 +203,7 @@ class GatewayService:
             self._reject(exc.reason, f"from radio node {packet.from_node:08x}: {exc}")
             return None
         received_at = datetime.now(UTC).isoformat()
-        return InboundFrame(frame.kind, packet.frame, received_at, packet.rssi, packet.snr)
+        return InboundFrame(frame.node_id, frame.kind, packet.frame, received_at, packet.rssi, packet.snr)
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1
@@ -213,7 +216,7 @@ class GatewayService:
         for msg_id in ids:
             self._inflight.pop(msg_id, None)
         removed = self._outbox.forget(ids)
-        self._outbox_pending -= removed
+        self._outbox_pending = self._outbox.count()
         self.counts["acked"] += removed
         self.counts["refused_by_central"] += len(ack.refused)
 
