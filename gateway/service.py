@@ -121,6 +121,7 @@ class GatewayService:
         return {
             **self.counts,
             "connected": self._connected,
+            "radio": self._radio.state,
             "outbox_pending": self._outbox_pending,
             "in_flight": len(self._inflight),
             "thinned": self._outbox.thinned,
@@ -226,7 +227,14 @@ class GatewayService:
         except ValidationError as exc:
             self._reject("invalid_downlink", str(exc).splitlines()[0])
             return
-        self._radio.send(down.node_id, bytes.fromhex(down.frame))
+        try:
+            self._radio.send(down.node_id, bytes.fromhex(down.frame))
+        except ConnectionError as exc:
+            # The button retries its SOS until answered and central answers every retry, so a
+            # downlink lost to a radio outage is repaired by the next retry, not queued here.
+            self.counts["downlinks_failed"] += 1
+            log.warning("gateway %s: downlink to %08x lost: %s", self.settings.gateway_id, down.node_id, exc)
+            return
         self.counts["downlinks"] += 1
 
     def _link_changed(self, connected: bool) -> None:

@@ -21,6 +21,8 @@ PacketHandler = Callable[[RadioPacket], None]
 class RadioLink(Protocol):
     """A gateway's connection to its radio. ``on_packet`` must return fast (it only enqueues)."""
 
+    state: str  # "connecting" | "up" | "down"
+
     def start(self, on_packet: PacketHandler) -> None:
         """Begin delivering received packets to ``on_packet``."""
 

@@ -42,20 +42,79 @@ def serial_interface_factory(device: str) -> InterfaceFactory:
 
 
 class MeshtasticRadioLink:
-    """Implements ``RadioLink`` over a Meshtastic client interface."""
+    """Implements ``RadioLink`` over a Meshtastic client interface, reconnecting by itself.
 
-    def __init__(self, connect: InterfaceFactory) -> None:
+    A pulled USB cable or a rebooting radio must not stop the gateway: the link reports its state
+    (``connecting``, ``up``, ``down``) and retries with exponential backoff until the radio is back.
+    """
+
+    def __init__(self, connect: InterfaceFactory, min_backoff_s: float = 0.5, max_backoff_s: float = 30.0) -> None:
         self._connect = connect
+        self._min_backoff_s = min_backoff_s
+        self._max_backoff_s = max_backoff_s
         self._iface: Any = None
         self._on_packet: PacketHandler | None = None
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._reconnecting = threading.Lock()
+        self.state = "connecting"
+        self.reconnects = 0
         self.foreign_packets = 0
 
     def start(self, on_packet: PacketHandler) -> None:
-        """Connect (the handshake completes before this returns) and deliver our port's packets."""
+        """Connect (the handshake completes before this returns, if the radio answers) and deliver
+        our port's packets; if the radio does not answer, keep trying in the background."""
         self._on_packet = on_packet
         pub.subscribe(self._on_receive, "meshtastic.receive")
-        self._iface = self._connect()
+        pub.subscribe(self._on_lost, "meshtastic.connection.lost")
+        pub.subscribe(self._on_established, "meshtastic.connection.established")
+        if not self._try_connect():
+            self._reconnect_in_background()
+
+    def _try_connect(self) -> bool:
+        try:
+            iface = self._connect()
+        except Exception as exc:  # any failure to reach the radio is the same to us: retry later
+            log.warning("radio link down: %s", exc)
+            self.state = "down"
+            return False
+        with self._lock:
+            self._iface = iface
+        self.state = "up"
+        return True
+
+    def _reconnect_in_background(self) -> None:
+        if self._closing.is_set() or not self._reconnecting.acquire(blocking=False):
+            return
+        threading.Thread(target=self._reconnect_loop, name="radio-reconnect", daemon=True).start()
+
+    def _reconnect_loop(self) -> None:
+        try:
+            delay = self._min_backoff_s
+            while not self._closing.is_set():
+                if self._closing.wait(delay):
+                    return
+                if self._try_connect():
+                    self.reconnects += 1
+                    log.info("radio link up again after %d reconnect(s)", self.reconnects)
+                    return
+                delay = min(delay * 2, self._max_backoff_s)
+        finally:
+            self._reconnecting.release()
+
+    def _on_lost(self, interface: Any) -> None:
+        if interface is not self._iface or self._closing.is_set():
+            return
+        log.warning("radio link lost")
+        self.state = "down"
+        with self._lock:
+            old, self._iface = self._iface, None
+        threading.Thread(target=_close_quietly, args=(old,), daemon=True).start()
+        self._reconnect_in_background()
+
+    def _on_established(self, interface: Any) -> None:
+        if interface is self._iface:
+            self.state = "up"
 
     def _on_receive(self, packet: dict[str, Any], interface: Any) -> None:
         if interface is not self._iface or self._on_packet is None:
@@ -75,16 +134,28 @@ class MeshtasticRadioLink:
         ))
 
     def send(self, node_id: int, frame: bytes) -> None:
-        """Transmit a downlink frame to one node on our port."""
+        """Transmit a downlink frame to one node on our port; ConnectionError while the link is down."""
         with self._lock:
             if self._iface is None:
-                raise ConnectionError("radio not connected")
+                raise ConnectionError("radio link is down")
             self._iface.sendData(frame, destinationId=node_id, portNum=FLOODMESH_PORTNUM, wantAck=False)
 
     def close(self) -> None:
-        """Unsubscribe and close the interface."""
-        pub.unsubscribe(self._on_receive, "meshtastic.receive")
+        """Stop reconnecting, unsubscribe and close the interface."""
+        self._closing.set()
+        for listener, topic in ((self._on_receive, "meshtastic.receive"), (self._on_lost, "meshtastic.connection.lost"),
+                                (self._on_established, "meshtastic.connection.established")):
+            pub.unsubscribe(listener, topic)
         with self._lock:
-            if self._iface is not None:
-                self._iface.close()
-                self._iface = None
+            old, self._iface = self._iface, None
+        _close_quietly(old)
+        self.state = "down"
+
+
+def _close_quietly(iface: Any) -> None:
+    if iface is None:
+        return
+    try:
+        iface.close()
+    except Exception as exc:  # closing a dead link can fail in many ways; none of them matter
+        log.debug("closing radio interface: %s", exc)

@@ -54,6 +54,7 @@ class SimRadioLink:
     def __init__(self, air: Air, station_id: int, rssi: int = -90, snr: float = 7.5) -> None:
         self.air = air
         self.station_id = station_id
+        self.state = "up"
         self._rssi = rssi
         self._snr = snr
 

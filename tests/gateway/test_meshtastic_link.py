@@ -86,3 +86,44 @@ def test_floodmesh_gateway_runs_as_a_process_on_a_tcp_radio(
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_the_link_reconnects_with_backoff_when_the_radio_goes_away() -> None:
+    first = SimulatedMeshtasticRadio(RADIO_NUM)
+    host, port = first.host, first.port
+    got: list[bytes] = []
+    link = MeshtasticRadioLink(tcp_interface_factory(host, port), min_backoff_s=0.2, max_backoff_s=1.0)
+    link.start(lambda p: got.append(p.frame))
+    try:
+        assert link.state == "up"
+        first.close()  # the radio reboots: connection gone, nothing listening for a while
+        wait_until(lambda: link.state == "down", what="the link to notice")
+        with pytest.raises(ConnectionError):
+            link.send(BUTTON, b"x" * 20)
+        second = SimulatedMeshtasticRadio(RADIO_NUM, host, port)
+        try:
+            wait_until(lambda: link.state == "up" and second.connected.is_set(), timeout_s=30, what="reconnect")
+            second.inject(BUTTON, FLOODMESH_PORTNUM, _sos(3))
+            wait_until(lambda: got == [_sos(3)], what="packets flowing again")
+            assert link.reconnects >= 1
+        finally:
+            second.close()
+    finally:
+        link.close()
+
+
+def test_a_radio_that_is_not_there_at_start_is_retried(tmp_path: Path) -> None:
+    from floodmesh.broker import free_port
+
+    port = free_port()
+    link = MeshtasticRadioLink(tcp_interface_factory("127.0.0.1", port), min_backoff_s=0.2, max_backoff_s=0.5)
+    link.start(lambda p: None)
+    try:
+        assert link.state == "down"
+        radio = SimulatedMeshtasticRadio(RADIO_NUM, "127.0.0.1", port)
+        try:
+            wait_until(lambda: link.state == "up", timeout_s=30, what="the late radio")
+        finally:
+            radio.close()
+    finally:
+        link.close()
