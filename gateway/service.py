@@ -125,9 +125,14 @@ class GatewayService:
             "outbox_pending": self._outbox_pending,
             "in_flight": len(self._inflight),
             "thinned": self._outbox.thinned,
-            "rejected": sum(self.rejected.values()),
-            "rejected_by_reason": dict(self.rejected),
+            "rejected": sum(self.rejected.values()) + sum(self._radio_rejected().values()),
+            "rejected_by_reason": dict(self.rejected + self._radio_rejected()),
         }
+
+    def _radio_rejected(self) -> Counter[str]:
+        # Links that parse a transport of their own (Meshtastic MQTT) refuse some input themselves.
+        rejected = getattr(self._radio, "rejected", None)
+        return rejected if isinstance(rejected, Counter) else Counter()
 
     # --- paho callbacks: enqueue only ------------------------------------------------------------
 
