@@ -5,10 +5,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import telemetry_throughput
+from benchmarks import airtime, telemetry_throughput
 
 BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "telemetry_throughput": telemetry_throughput.run,
+    "airtime": airtime.run,
 }
 
 

@@ -65,6 +65,12 @@ class VirtualSosButton:
             frame = self._fw.press(int(now * 1000), int(now), kind, people, vulnerable, lat_e6, lon_e6)
         self._send(frame)
 
+    def medical(self, now: float) -> None:
+        """The resident taps the medical pattern (three quick presses): a medical SOS supersedes the last."""
+        with self._lock:
+            frame = self._fw.medical(int(now * 1000), int(now))
+        self._send(frame)
+
     def cancel(self, now: float) -> None:
         """The resident withdraws the request."""
         with self._lock:

@@ -7,12 +7,17 @@ import time
 import machine
 from micropython import const
 
-from firmware.led import led_on
+from firmware.flash_queue import CAPACITY, FlashQueue
+from firmware.gestures import Gestures
+from firmware.led import beep_on, led_on
+from firmware.mesh_link import BROADCAST, MeshLink
+from firmware.pressure import distance_mm
 from firmware.ranging import echo_to_mm, median_mm
-from firmware.stream import StreamReader, wrap
+from firmware.uplink import Uplink
 
 CONFIG_PATH = "config.json"
 EPOCH_PATH = "boot_epoch"
+QUEUE_PATH = "queue.bin"
 
 # JSN-SR04T v3 wants a >= 20 us trigger (HC-SR04 is happy with 10 us).
 _TRIG_US = const(20)
@@ -20,15 +25,29 @@ _TRIG_US = const(20)
 _ECHO_TIMEOUT_US = const(38000)
 # Echoes of the previous burst ring around a culvert for tens of ms: datasheets ask >= 60 ms per cycle.
 _PING_GAP_MS = const(60)
-_TAP_MS = const(30)  # shorter "presses" seen while polling are contact chatter
-HOLD_MS = const(3000)  # holding the button this long withdraws the request
+_HELLO_MS = const(30000)
+
+
+class ConfigError(Exception):
+    """config.json is missing, not JSON, or lacks what the node's role needs."""
 
 
 def load_config(path: str = CONFIG_PATH) -> dict:
     """config.json written by provisioning: node_id, key (hex), kind ("sos"|"water_level"), pins."""
-    with open(path) as fh:
-        cfg = json.load(fh)
-    cfg["key"] = bytes.fromhex(cfg["key"])
+    try:
+        with open(path) as fh:
+            cfg = json.load(fh)
+        cfg["key"] = bytes.fromhex(cfg["key"])
+        pins = cfg["pins"]
+        ok = cfg["kind"] in ("sos", "water_level") and len(cfg["key"]) >= 16 and 0 <= int(cfg["node_id"]) <= 0xFFFFFFFF
+        need = ("button", "led") if cfg["kind"] == "sos" else ("trig", "echo")
+        if cfg.get("sensor") == "pressure":
+            need = ("pressure",)
+        ok = ok and all(k in pins for k in need + ("uart_tx", "uart_rx"))  # noqa: RUF005 - no (*x) on MicroPython
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(repr(exc)) from None
+    if not ok:
+        raise ConfigError("missing or invalid fields")
     return cfg
 
 
@@ -97,6 +116,25 @@ class Ultrasonic:
         return median_mm(pings)
 
 
+class PressureGauge:
+    """4-20 mA submersible transducer through a shunt into an ADC pin (firmware/pressure.py)."""
+
+    def __init__(self, pin: int, ref_mm: int, shunt_ohm: int = 150, range_mm: int = 5000) -> None:
+        self.adc = machine.ADC(machine.Pin(pin))
+        self.adc.atten(machine.ADC.ATTN_11DB)
+        self.ref_mm = ref_mm
+        self.shunt_ohm = shunt_ohm
+        self.range_mm = range_mm
+
+    def read_mm(self, n: int = 5, temp_c: int = 27) -> "int | None":
+        """Distance from the reference down to the water (median of ``n`` samples); None on a loop fault."""
+        samples = []
+        for _ in range(n):
+            samples.append(self.adc.read_uv())
+            time.sleep_ms(2)
+        return distance_mm(samples, self.ref_mm, self.shunt_ohm, self.range_mm)
+
+
 class Battery:
     """Li-ion cell through a 1:2 divider on an ADC pin (ESP32 ADC reads at most ~3.1 V at 11 dB)."""
 
@@ -118,41 +156,20 @@ class Battery:
 class Button:
     """Active-low button on a pull-up. The IRQ only records the edge: no allocation in an ISR."""
 
-    PRESS = 1
-    HOLD = 2
-
     def __init__(self, pin: int) -> None:
         self.pin = machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP)
         self._edge = False
-        self._down_at = -1
-        self._held = False
+        self.gestures = Gestures()
         self.pin.irq(trigger=machine.Pin.IRQ_FALLING, handler=self._irq)
 
     def _irq(self, _pin: object) -> None:
         self._edge = True
 
-    def is_down(self) -> bool:
-        """Whether the button is held right now."""
-        return self.pin.value() == 0
-
     def poll(self, now_ms: int) -> int:
-        """0, PRESS (released before HOLD_MS) or HOLD (once, when held HOLD_MS); call every ~20 ms."""
+        """A gesture (firmware/gestures.py: NONE, PRESS, HOLD, MEDICAL); call every ~20 ms."""
         edge = self._edge
         self._edge = False
-        if self.is_down():
-            if self._down_at < 0:
-                self._down_at = now_ms
-                self._held = False
-            elif not self._held and now_ms - self._down_at >= HOLD_MS:
-                self._held = True
-                return Button.HOLD
-            return 0
-        if self._down_at >= 0:
-            long_enough = now_ms - self._down_at >= _TAP_MS
-            self._down_at = -1
-            return Button.PRESS if long_enough and not self._held else 0
-        # A tap entirely between two polls: the edge is all we saw. SosButton's debounce absorbs chatter.
-        return Button.PRESS if edge else 0
+        return self.gestures.update(self.pin.value() == 0, edge, now_ms)
 
 
 class Led:
@@ -167,27 +184,55 @@ class Led:
         self.pin.value(1 if led_on(state, now_ms) == self.active_high else 0)
 
 
+class Buzzer:
+    """Piezo buzzer on a pin (optional): plays a state's beep pattern once when the state changes."""
+
+    def __init__(self, pin: "int | None") -> None:
+        self.pin = None if pin is None else machine.Pin(pin, machine.Pin.OUT, value=0)
+        self._state = "off"
+        self._since = 0
+
+    def show(self, state: str, now_ms: int) -> None:
+        """Sound ``state``'s beeps, timed from when the state was entered."""
+        if state != self._state:
+            self._state = state
+            self._since = now_ms
+        if self.pin is not None:
+            self.pin.value(1 if beep_on(state, now_ms - self._since) else 0)
+
+
 class Radio:
-    """UART to the Meshtastic radio (its serial module in PROTO mode, 115200 baud).
+    """UART to the Meshtastic radio (serial module in PROTO mode, 115200 baud) behind a flash queue."""
 
-    PLACEHOLDER until the Meshtastic link lands: ``send`` writes our frame with the client API's stream
-    header (0x94 0xC3, u16 length) but NOT yet wrapped in a ``ToRadio { packet: MeshPacket { decoded:
-    Data { portnum: PRIVATE_APP, payload: frame } } }`` protobuf, so a stock radio drops it; ``recv``
-    likewise expects our frame bare where a ``FromRadio`` protobuf will be.
-    """
+    def __init__(self, cfg: dict, clock: Clock) -> None:
+        pins = cfg["pins"]
+        self.uart = machine.UART(cfg.get("uart", 1), baudrate=115200, tx=pins["uart_tx"], rx=pins["uart_rx"],
+                                 rxbuf=1024)
+        self.clock = clock
+        link = MeshLink(random_u16() << 16 | random_u16(), cfg.get("radio_to", BROADCAST), cfg.get("channel", 0))
+        self.uplink = Uplink(link, FlashQueue(QUEUE_PATH, cfg.get("queue_len", CAPACITY)))
+        self._hello_at = -1
 
-    def __init__(self, uart_id: int, tx: int, rx: int, baud: int = 115200) -> None:
-        self.uart = machine.UART(uart_id, baudrate=baud, tx=tx, rx=rx, rxbuf=1024)
-        self.reader = StreamReader()
-
-    def send(self, frame: bytes) -> None:
-        """Hand one frame to the radio."""
+    def send(self, frame: bytes, urgent: bool = False) -> None:
+        """Queue one frame for the radio (``urgent``: SOS and cancels, never dropped)."""
         if frame:
-            self.uart.write(wrap(frame))
+            self.uplink.submit(frame, urgent)
 
-    def recv(self) -> "list[bytes]":
-        """Frames received since the last call (non-blocking)."""
+    def unsent(self) -> int:
+        """Frames waiting in flash."""
+        return len(self.uplink.queue)
+
+    def service(self) -> "list[bytes]":
+        """Write what is due, read what came; our downlink frames since the last call."""
+        now = self.clock.ms()
+        link = self.uplink.link
+        if not link.heard_radio and (self._hello_at < 0 or now - self._hello_at >= _HELLO_MS):
+            self._hello_at = now  # radio silent (booting, unplugged): say hello until it answers
+            self.uart.write(link.hello(random_u16()))
+        data = self.uplink.poll(now)
+        if data:
+            self.uart.write(data)
         n = self.uart.any()
         if not n:
             return []
-        return self.reader.feed(self.uart.read(n) or b"")
+        return self.uplink.feed(self.uart.read(n) or b"", now)

@@ -3,9 +3,14 @@
 Wires the pure logic (sos_button, water_level) to the pins of board.py. config.json on flash::
 
     {"node_id": 184549442, "key": "<32 hex>", "kind": "sos" | "water_level",
-     "pins": {"led": 2, "button": 0, "trig": 5, "echo": 18, "battery": 34, "uart_tx": 17, "uart_rx": 16},
+     "pins": {"led": 2, "button": 0, "buzzer": 4, "trig": 5, "echo": 18, "battery": 34, "pressure": 35,
+              "uart_tx": 17, "uart_rx": 16},
      "sos": {"kind": 0, "people": 1, "vulnerable": 0},
-     "interval_s": 300, "sample_s": 20, "status_s": 3600, "temp_c": 27, "wdt_ms": 30000}
+     "sensor": "ultrasonic" | "pressure", "ref_mm": 8000, "shunt_ohm": 150, "range_mm": 5000,
+     "interval_s": 300, "sample_s": 20, "status_s": 3600, "temp_c": 27, "wdt_ms": 30000,
+     "radio_to": <gateway node number, default broadcast>, "channel": 0, "queue_len": 48}
+
+A corrupt or incomplete config.json starts nothing (no watchdog): the REPL stays free for provisioning.
 
 Safe boot: hold the button while powering up to skip the loop and keep the REPL for ``mpremote``
 (the ESP32 watchdog cannot be stopped once started: a node running its loop resets ~30 s into a
@@ -16,19 +21,20 @@ import time
 
 import machine
 
-from firmware import board
+from firmware import board, gestures
 from firmware.sequence import Sequence
 from firmware.sos_button import SosButton
 from firmware.water_level import WaterLevelSensor
 
 
 def run_button(cfg: dict, epoch: int, wdt: "machine.WDT") -> None:
-    """The SOS button's loop: input, retries, downlinks, LED; ~20 ms per turn."""
+    """The SOS button's loop: input, retries, downlinks, LED and buzzer; ~20 ms per turn."""
     pins = cfg["pins"]
     clock = board.Clock()
-    radio = board.Radio(cfg.get("uart", 1), pins["uart_tx"], pins["uart_rx"])
+    radio = board.Radio(cfg, clock)
     button = board.Button(pins["button"])
     led = board.Led(pins["led"], cfg.get("led_active_high", True))
+    buzzer = board.Buzzer(pins.get("buzzer"))
     sos = cfg.get("sos", {})
     node = SosButton(cfg["node_id"], cfg["key"], epoch, seq=Sequence(board.random_u16()))
     while True:
@@ -36,14 +42,18 @@ def run_button(cfg: dict, epoch: int, wdt: "machine.WDT") -> None:
         now_ms = clock.ms()
         now_s = int(time.time())
         gesture = button.poll(now_ms)
-        if gesture == board.Button.PRESS:
-            radio.send(node.press(now_ms, now_s, sos.get("kind", 0), sos.get("people", 1), sos.get("vulnerable", 0)))
-        elif gesture == board.Button.HOLD:
-            radio.send(node.cancel(now_ms, now_s))
-        radio.send(node.due(now_ms, now_s))
-        for data in radio.recv():
+        if gesture == gestures.PRESS:
+            radio.send(node.press(now_ms, now_s, sos.get("kind", 0), sos.get("people", 1), sos.get("vulnerable", 0)),
+                       True)
+        elif gesture == gestures.MEDICAL:
+            radio.send(node.medical(now_ms, now_s), True)
+        elif gesture == gestures.HOLD:
+            radio.send(node.cancel(now_ms, now_s), True)
+        radio.send(node.due(now_ms, now_s), True)
+        for data in radio.service():
             node.on_downlink(data)
         led.show(node.led, now_ms)
+        buzzer.show(node.led, now_ms)
         time.sleep_ms(20)
 
 
@@ -51,8 +61,12 @@ def run_sensor(cfg: dict, epoch: int, wdt: "machine.WDT") -> None:
     """The water-level sensor's loop: range every ``sample_s``, report when due, status hourly."""
     pins = cfg["pins"]
     clock = board.Clock()
-    radio = board.Radio(cfg.get("uart", 1), pins["uart_tx"], pins["uart_rx"])
-    sonar = board.Ultrasonic(pins["trig"], pins["echo"])
+    radio = board.Radio(cfg, clock)
+    if cfg.get("sensor") == "pressure":
+        gauge = board.PressureGauge(pins["pressure"], cfg.get("ref_mm", 0), cfg.get("shunt_ohm", 150),
+                                    cfg.get("range_mm", 5000))
+    else:
+        gauge = board.Ultrasonic(pins["trig"], pins["echo"])
     battery = board.Battery(pins.get("battery"))
     node = WaterLevelSensor(
         cfg["node_id"],
@@ -72,19 +86,24 @@ def run_sensor(cfg: dict, epoch: int, wdt: "machine.WDT") -> None:
         now_ms = clock.ms()
         if now_ms >= next_sample:
             next_sample = now_ms + sample_ms
-            mm = sonar.read_mm(5, cfg.get("temp_c", 27))
+            mm = gauge.read_mm(5, cfg.get("temp_c", 27))
             radio.send(node.sample(int(time.time()), mm, battery.pct()))
         if now_ms >= next_status:
             next_status = now_ms + status_ms
-            radio.send(node.status(int(time.time()), now_ms // 1000, 0, battery.pct()))
-        for data in radio.recv():
+            radio.send(node.status(int(time.time()), now_ms // 1000, radio.unsent(), battery.pct()))
+        for data in radio.service():
             node.on_downlink(data)
         time.sleep_ms(100)
 
 
 def main() -> None:
     """Boot: config, boot epoch, watchdog, then the node's loop forever."""
-    cfg = board.load_config()
+    try:
+        cfg = board.load_config()
+    except board.ConfigError as exc:
+        # No watchdog, no loop: the REPL stays free so provisioning can write a good config.
+        print("floodmesh: bad config.json, not starting:", exc)
+        return
     pin = cfg["pins"].get("button")
     if pin is not None and machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0:
         print("floodmesh: safe boot, REPL left free")

@@ -4,13 +4,15 @@ LED states (``SosButton.led``), in the order a request lives through them:
 
 - ``"off"``: nothing sent since boot.
 - ``"sending"``: an SOS is out and no gateway has answered; it is retransmitted (same bytes).
+- ``"retrying"``: ``FAIL_TRIES`` sends went unanswered (mesh cut, radio silent): the failure is shown
+  but the button keeps retrying, every minute, until an ACK arrives.
 - ``"received"``: a gateway heard it (ACK state ``none``) but no case exists yet.
 - ``"registered"`` / ``"acknowledged"`` / ``"dispatched"`` / ``"resolved"`` / ``"cancelled"``: the case
   state carried by the latest ACK (``frames.ACK_STATES``).
 - ``"cancelling"``: the resident withdrew the request; the cancel is retransmitted until an ACK with
   state ``cancelled`` arrives.
 
-There is no ``"failed"``: a flood can cut the mesh for hours, so the button never gives up.
+There is no final ``"failed"``: a flood can cut the mesh for hours, so the button never gives up.
 """
 
 from firmware.sequence import Sequence
@@ -32,6 +34,9 @@ DEBOUNCE_MS = const(1500)
 # Retransmission backoff after the first send: 5 s, 10 s, 20 s, 40 s, then every 60 s forever.
 RETRY_MS = (5000, 10000, 20000, 40000)
 RETRY_MAX_MS = const(60000)
+# After this many unanswered sends (~35 s) the LED admits the failure: "retrying".
+FAIL_TRIES = const(4)
+MEDICAL = const(1)  # frames.SOS_KINDS.index("medical")
 # ACK state name -> LED state; the gateway's "none" means heard but not yet a case.
 _LED_FOR_STATE = ("received",) + frames.ACK_STATES[1:]  # noqa: RUF005 - MicroPython has no (*x) displays
 _CANCELLED = frames.ACK_STATES.index("cancelled")
@@ -62,6 +67,7 @@ class SosButton:
         self.sos_seq: "int | None" = None  # sequence of the current SOS (the one ACKs refer to)
         self._state = -1  # ACK state index of the current SOS; -1 before any ACK
         self._last_press: "int | None" = None
+        self._last_sos: "tuple[int, int, int, int | None, int | None]" = (0, 1, 0, None, None)  # the current SOS
         self._pending = b""  # frame retransmitted until answered (SOS, or its cancel)
         self._tries = 0
         self._next_ms = 0
@@ -92,12 +98,19 @@ class SosButton:
             return b""
         payload = frames.Sos(kind, people, vulnerable, lat_e6, lon_e6)  # bad values raise FrameError
         self._last_press = now_ms
+        self._last_sos = (kind, people, vulnerable, lat_e6, lon_e6)
         n, data = self._frame(now_s, payload)
         self.sos_seq = n
         self.case_number = None
         self._state = -1
         self.led = "sending"
         return self._schedule(now_ms, data)
+
+    def medical(self, now_ms: int, now_s: int) -> bytes:
+        """The medical press pattern: a new SOS of kind medical superseding the current one (no debounce)."""
+        _k, people, vulnerable, lat_e6, lon_e6 = self._last_sos
+        self._last_press = None
+        return self.press(now_ms, now_s, MEDICAL, people, vulnerable, lat_e6, lon_e6)
 
     def cancel(self, now_ms: int, now_s: int) -> bytes:
         """The resident withdrew the request: an SosCancel for the current SOS, or b"" if none."""
@@ -113,6 +126,8 @@ class SosButton:
             return b""
         self._tries += 1
         self._next_ms = now_ms + retry_delay_ms(self._tries)
+        if self._tries >= FAIL_TRIES and self.led == "sending":
+            self.led = "retrying"
         return self._pending
 
     def retrying(self) -> bool:

@@ -1,8 +1,7 @@
 """Serial framing towards the Meshtastic radio (pure): 0x94 0xC3, u16 big-endian length, payload.
 
-This is the framing of Meshtastic's client API in PROTO mode. The payload there is a protobuf
-``ToRadio`` (radio-bound) or ``FromRadio`` (host-bound); until the Meshtastic link lands this module
-carries our own frame as the payload unchanged -- see ``firmware/board.py`` ``Radio``.
+This is the framing of Meshtastic's client API in PROTO mode. The payload is a protobuf ``ToRadio``
+(radio-bound) or ``FromRadio`` (host-bound), built and parsed by ``firmware/mesh_link.py``.
 """
 
 START1 = 0x94

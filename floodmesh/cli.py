@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--registry", type=Path, required=True)
     gateway.add_argument("--outbox", type=Path, default=Path("outbox.db"), help="durable outbox (SQLite)")
     gateway.set_defaults(func=_cmd_gateway)
+
+    from edge_nodes.commands import add_parser as add_nodes_parser
+
+    add_nodes_parser(sub)
     return parser
 
 

@@ -61,3 +61,17 @@ def test_sensor_reports_distance_from_its_datum() -> None:
     reading = frames.decode(heard[0], SENSOR.key).payload
     assert isinstance(reading, frames.WaterLevel)
     assert reading.distance_mm == 5500
+
+
+def test_medical_pattern_and_unanswered_retries_show_on_the_led() -> None:
+    air = Air()
+    heard = _listen(air)
+    button = VirtualSosButton(BUTTON, air)
+    button.press(1_700_000_000.0, people=2)
+    button.medical(1_700_000_001.0)
+    sos = frames.decode(heard[1], BUTTON.key)
+    assert sos.payload == frames.Sos(1, 2, 0)
+    for t in (6.0, 16.0, 36.0):
+        button.tick(1_700_000_001.0 + t)
+    assert button.led == "retrying"
+    assert heard[-1] == heard[1]

@@ -81,8 +81,11 @@ def scenario_retry_schedule_same_bytes() -> None:
         assert b.due(t + wait - 1, T0) == b""
         assert b.due(t + wait, T0) == data
         t += wait
-    assert b.led == "sending"
+        assert b.led == ("retrying" if wait >= 20000 else "sending")  # 4th send onwards: failure shown
     assert b.retrying()
+    seq = frames.decode(data, KEY).seq
+    assert b.on_downlink(_ack(NODE, seq, 42, 1))
+    assert b.led == "registered"
 
 
 def scenario_foreign_acks_ignored() -> None:

@@ -6,21 +6,25 @@ from collections.abc import Callable
 import pytest
 
 from protocol import frames
-from tests.firmware import mp_scenarios
+from tests.firmware import mp_scenarios, mp_scenarios_link
 from tests.firmware.fw_tools import ROOT, tool
+
+MODULES = {"mp_scenarios": mp_scenarios, "mp_scenarios_link": mp_scenarios_link}
+ALL = [fn for mod in MODULES.values() for fn in mod.scenarios()]
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("scenario", mp_scenarios.scenarios(), ids=lambda f: f.__name__[len("scenario_") :])
+@pytest.mark.parametrize("scenario", ALL, ids=lambda f: f.__name__[len("scenario_") :])
 def test_scenario_on_cpython(scenario: Callable[[], None], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # scenarios read protocol/vectors.json relative to the repo root
     scenario()
 
 
 @pytest.mark.unit
-def test_scenarios_on_micropython() -> None:
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_scenarios_on_micropython(name: str) -> None:
     proc = subprocess.run(
-        [tool("micropython"), "tests/firmware/mp_scenarios.py"],
+        [tool("micropython"), f"tests/firmware/{name}.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -28,7 +32,7 @@ def test_scenarios_on_micropython() -> None:
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    n = len(mp_scenarios.scenarios())
+    n = len(MODULES[name].scenarios())
     assert f"{n} passed, 0 failed" in out, out
 
 

@@ -113,7 +113,8 @@ def test_gateway_takes_frames_from_meshtastic_mqtt(tmp_path: Path, mosquitto: Ru
         wait_until(lambda: link.state == "up", what="link subscribed")
         sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_000, frames.Sos(1, 2)), NODE_KEY)
         topic = "msh/VN/2/e/LongFast/!0f0000bb"
-        radio.publish(topic, build_envelope("LongFast", "!0f0000bb", KEY, BUTTON, 0xFFFFFFFF, 1, FLOODMESH_PORTNUM, sos))
+        radio.publish(topic, build_envelope("LongFast", "!0f0000bb", KEY, BUTTON, 0xFFFFFFFF, 1,
+                                            FLOODMESH_PORTNUM, sos))
         radio.publish(topic, build_envelope("LongFast", "!0f0000bb", KEY, 0x0B0000FF, 0xFFFFFFFF, 2,
                                             TEXT_MESSAGE_PORTNUM, b"42 ACK"))
         radio.publish(topic, build_envelope("LongFast", "!0f0000bb", expand_channel_key("Bw=="), BUTTON, 0xFFFFFFFF, 3,

@@ -1,7 +1,8 @@
 # ruff: noqa: RUF012 - MicroPython has no typing.ClassVar; this module runs there
 """A stand-in ``machine`` module so firmware/main.py runs on the MicroPython unix port in tests.
 
-Pins remember their last instance by number; the UART records writes and serves ``inbox``;
+Pins remember their last instance by number; the UART records writes, hands them to ``UART.radio``
+(tests/firmware/fake_machine/fake_radio.py) and serves ``inbox``;
 ``WDT.feed`` counts loop turns, calls ``WDT.hook(turn)`` and ends the run after ``WDT.turns``.
 """
 
@@ -33,12 +34,15 @@ class Pin:
 class UART:
     sent = []
     inbox = b""
+    radio = None  # a fake_radio.FakeRadio answering what is written
 
     def __init__(self, *args, **kwargs):
         pass
 
     def write(self, data):
         UART.sent.append(bytes(data))
+        if UART.radio is not None:
+            UART.radio.on_write(bytes(data))
 
     def any(self):
         return len(UART.inbox)

@@ -1,11 +1,13 @@
-"""main.py as an SOS button: press (pin 0 low for a few turns), then an ACK arrives on the UART."""
+"""main.py as an SOS button: press (pin 0 low for a few turns), the radio relays it, an ACK comes back."""
 
 import machine
+from fake_radio import FakeRadio
 
 from protocol import frames
 
 KEY = bytes(range(16))
 state = {}
+radio = FakeRadio("ack")
 
 
 def hook(turn):
@@ -15,10 +17,10 @@ def hook(turn):
     elif turn == 6:
         button.v = 1
     elif turn == 10:
-        sos = frames.decode(machine.UART.sent[0][4:], KEY)
+        sos = frames.decode(radio.frames[0], KEY)
         state["sos"] = sos
         ack = frames.encode(frames.Frame(sos.node_id, 9, 1, 0, frames.Ack(sos.boot_epoch, sos.seq, 42, 1)), KEY)
-        machine.UART.inbox = bytes((0x94, 0xC3, 0, len(ack))) + ack
+        radio.downlink(ack)
 
 
 machine.WDT.hook = hook
@@ -28,7 +30,7 @@ try:
 except KeyboardInterrupt:
     pass
 sos = state["sos"]
-assert len(machine.UART.sent) == 1, machine.UART.sent
+assert len(radio.frames) == 1, radio.frames
 assert sos.payload == frames.Sos(2, 4, 1), sos
 assert machine.Pin.pins[2].v == 1  # LED steady on: registered
 print("sos ok", sos)

@@ -1,0 +1,62 @@
+"""``floodmesh nodes ...``: convert the registry between CSV, GeoJSON and JSON; provision a node."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from edge_nodes import provision, registry_io
+from protocol.registry import RegistryError
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    try:
+        nodes = registry_io.load(args.src, make_keys=args.new_keys)
+        registry_io.save(nodes, args.dst, include_keys=args.include_keys)
+    except RegistryError as exc:
+        print(f"floodmesh nodes: {exc}", file=sys.stderr)
+        return 2
+    print(f"floodmesh nodes: {len(nodes)} node(s) written to {args.dst}")
+    return 0
+
+
+def _cmd_provision(args: argparse.Namespace) -> int:
+    try:
+        node_id = int(args.node_id, 16)
+        nodes = {n.record.node_id: n for n in registry_io.load(args.registry)}
+        node = nodes.get(node_id)
+        if node is None:
+            raise RegistryError(f"node {node_id:08x} is not in {args.registry}")
+        p = provision.plan(node, args.port, provision.staging_path(node_id), args.interval)
+    except (ValueError, RegistryError, provision.ProvisionError) as exc:
+        print(f"floodmesh nodes provision: {exc}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        shown = dict(p.config, key=f"<{len(node.record.key)} bytes>")
+        print(json.dumps({"node_id": f"{node_id:08x}", "port": p.port, "config": shown,
+                          "files": [dst for _src, dst in p.files]}))
+        for cmd in p.commands:
+            print(" ".join(c if "\n" not in c else repr(c) for c in cmd))
+        return 0
+    return provision.execute(p)
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Register ``nodes`` and its subcommands on the ``floodmesh`` parser."""
+    nodes = sub.add_parser("nodes", help="the node registry and provisioning")
+    nsub = nodes.add_subparsers(dest="nodes_command", required=True)
+
+    conv = nsub.add_parser("convert", help="registry between .csv, .geojson and .json (by suffix)")
+    conv.add_argument("src", type=Path)
+    conv.add_argument("dst", type=Path)
+    conv.add_argument("--new-keys", action="store_true", help="give nodes without a key a fresh random one")
+    conv.add_argument("--include-keys", action="store_true", help="write keys into GeoJSON too")
+    conv.set_defaults(func=_cmd_convert)
+
+    prov = nsub.add_parser("provision", help="copy the firmware and the node's config.json with mpremote")
+    prov.add_argument("--port", required=True, help="serial port of the ESP32, e.g. /dev/ttyUSB0")
+    prov.add_argument("--registry", type=Path, required=True, help="registry .csv, .geojson or .json")
+    prov.add_argument("--interval", type=int, default=300, help="water-level report interval, s")
+    prov.add_argument("--dry-run", action="store_true", help="print what would be written; touch no device")
+    prov.add_argument("node_id", help="node id in hex, e.g. 0a000001")
+    prov.set_defaults(func=_cmd_provision)

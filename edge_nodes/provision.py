@@ -1,0 +1,113 @@
+"""Provisioning one ESP32 with ``mpremote``: the firmware, the frame codec, and its config.json.
+
+``plan`` says exactly what would be written (files, config, commands) without a device;
+``execute`` runs the commands. Flash layout (firmware/main.py's docstring)::
+
+    /main.py  /config.json  /firmware/*.py  /protocol/{__init__,frames,hmac_sha256,mesh}.py
+
+A re-provisioned node may get a new key: ``queue.bin`` (frames tagged with the old key) is removed;
+``boot_epoch`` is kept, so (node id, boot epoch, seq) never repeats across provisionings.
+"""
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_nodes.registry_io import FleetNode
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL_ON_DEVICE = ("__init__.py", "frames.py", "hmac_sha256.py", "mesh.py")
+# ESP32 DevKit + SX1262-less wiring: the Meshtastic radio is on UART1; override per board with ``pins``.
+DEFAULT_PINS = {"led": 2, "button": 0, "buzzer": 4, "trig": 5, "echo": 18, "battery": 34,
+                "uart_tx": 17, "uart_rx": 16}
+_ROLES = {"water_level": "water_level", "sos_button": "sos"}
+_PREP = "import os\nfor d in ('firmware', 'protocol'):\n try: os.mkdir(d)\n except OSError: pass\n" \
+        "try: os.remove('queue.bin')\nexcept OSError: pass\n"
+
+
+class ProvisionError(ValueError):
+    """This node cannot be provisioned (unknown kind, missing files)."""
+
+
+@dataclass(frozen=True)
+class ProvisionPlan:
+    """What provisioning writes: (host file, device path) pairs, the config, and the mpremote commands."""
+
+    node_id: int
+    port: str
+    files: list[tuple[Path, str]]
+    config: dict[str, object]
+    commands: list[list[str]] = field(default_factory=list)
+
+
+def device_config(node: FleetNode, interval_s: int = 300, pins: dict[str, int] | None = None) -> dict[str, object]:
+    """The node's config.json (firmware/board.py ``load_config`` reads it)."""
+    rec = node.record
+    role = _ROLES.get(rec.kind)
+    if role is None:
+        raise ProvisionError(f"node {rec.node_id:08x}: kind {rec.kind!r} runs no floodmesh firmware")
+    cfg: dict[str, object] = {"node_id": rec.node_id, "key": rec.key.hex(), "kind": role,
+                              "pins": dict(pins or DEFAULT_PINS), "wdt_ms": 30000}
+    if role == "water_level":
+        cfg.update(interval_s=interval_s, fast_interval_s=60, fast_delta_mm=50, sample_s=20, status_s=3600,
+                   temp_c=27)
+    else:
+        cfg.update(sos={"kind": 0, "people": 1, "vulnerable": 0}, status_s=86400)
+    return cfg
+
+
+def firmware_files(root: Path = ROOT) -> list[tuple[Path, str]]:
+    """(host source, device path) for the firmware image; firmware/main.py becomes /main.py."""
+    files = [(root / "firmware/main.py", "main.py")]
+    files += [(p, f"firmware/{p.name}") for p in sorted((root / "firmware").glob("*.py")) if p.name != "main.py"]
+    files += [(root / "protocol" / n, f"protocol/{n}") for n in PROTOCOL_ON_DEVICE]
+    for src, _ in files:
+        if not src.is_file():
+            raise ProvisionError(f"missing firmware file {src}")
+    return files
+
+
+def plan(node: FleetNode, port: str, config_path: Path, interval_s: int = 300,
+         pins: dict[str, int] | None = None) -> ProvisionPlan:
+    """Everything ``execute`` would do; ``config_path`` is where the config.json is staged on the host."""
+    files = firmware_files()
+    config = device_config(node, interval_s, pins)
+    base = ["mpremote", "connect", port]
+    commands = [[*base, "exec", _PREP]]
+    commands += [[*base, "fs", "cp", str(src), f":{dst}"] for src, dst in files]
+    commands += [[*base, "fs", "cp", str(config_path), ":config.json"], [*base, "reset"]]
+    return ProvisionPlan(node.record.node_id, port, [*files, (config_path, "config.json")], config, commands)
+
+
+Runner = Callable[[Sequence[str]], int]
+
+
+def _subprocess_runner(cmd: Sequence[str]) -> int:
+    # The argv is built by ``plan`` from fixed words, repo paths and the operator's own --port.
+    return subprocess.run(list(cmd), check=False).returncode  # noqa: S603
+
+
+def execute(p: ProvisionPlan, runner: Runner = _subprocess_runner) -> int:
+    """Stage config.json and run the commands; stops at the first failure and returns its exit code.
+
+    The node must be in safe boot (button held at power-up) or freshly flashed: a running node's
+    watchdog resets it in the middle of the copy.
+    """
+    staged = Path(p.files[-1][0])
+    staged.write_text(json.dumps(p.config))
+    try:
+        for cmd in p.commands:
+            rc = runner(cmd)
+            if rc != 0:
+                return rc
+        return 0
+    finally:
+        staged.unlink(missing_ok=True)  # the key does not stay on the laptop's disk
+
+
+def staging_path(node_id: int) -> Path:
+    """A host path to stage one node's config.json."""
+    return Path(tempfile.gettempdir()) / f"floodmesh-{node_id:08x}-config.json"

@@ -1,0 +1,31 @@
+"""The airtime and battery calculator: Semtech's formula by hand, and the report's shape."""
+
+import pytest
+
+from benchmarks import airtime
+
+pytestmark = pytest.mark.unit
+
+
+def test_long_fast_time_on_air_by_hand() -> None:
+    # SF11/250 kHz: 8.192 ms symbols; 47 bytes -> 8 + ceil(376/44) * 5 = 53 payload symbols, + 20.25.
+    assert airtime.airtime_s(47) == pytest.approx(73.25 * 0.008192)
+
+
+def test_low_data_rate_optimisation_above_16_ms_symbols() -> None:
+    # SF12/125 kHz CR 4/8: 32.768 ms symbols, DE on: 8 + ceil((160 - 48 + 44) / 40) * 8 = 40 symbols.
+    assert airtime.airtime_s(20, "LONG_SLOW") == pytest.approx((16 + 4.25 + 40) * 0.032768)
+
+
+def test_airtime_grows_with_payload_and_spreading_factor() -> None:
+    assert airtime.airtime_s(10) < airtime.airtime_s(60)
+    assert airtime.airtime_s(40, "SHORT_FAST") < airtime.airtime_s(40, "LONG_FAST") < airtime.airtime_s(40, "LONG_SLOW")
+
+
+def test_report_meets_the_issue_goals() -> None:
+    r = airtime.run()
+    assert r["bytes_on_air"]["ours_single"] == 16 + 3 + 2 + 2 + 24  # type: ignore[index]
+    assert float(r["airtime_ratio_vs_meshtastic"]) <= 0.3  # type: ignore[arg-type]
+    assert float(r["water_node_battery_months"]) >= 12  # type: ignore[arg-type]
+    assert float(r["button_standby_years"]) >= 2  # type: ignore[arg-type]
+    assert float(r["mp_unix_cycle_us"]) > 0  # type: ignore[arg-type]

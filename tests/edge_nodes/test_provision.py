@@ -1,0 +1,103 @@
+"""Provisioning writes the firmware image and the node's config.json: checked without a device."""
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from edge_nodes import provision
+from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
+from edge_nodes.registry_io import FleetNode, save
+from floodmesh.cli import main as cli_main
+from protocol.registry import NodeRecord
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _nodes() -> list[FleetNode]:
+    reg = build_fleet([StationSite("kim_long", "19813", 16.41667, 107.5667)], [ButtonSite("19774")],
+                      demo_secret=b"p")
+    return [FleetNode(r, 8.0 if r.kind == "water_level" else None) for r in reg]
+
+
+def test_plan_writes_the_whole_image_and_a_config_the_firmware_accepts(tmp_path: Path) -> None:
+    sensor = _nodes()[0]
+    p = provision.plan(sensor, "/dev/ttyUSB0", tmp_path / "cfg.json", interval_s=120)
+    dsts = [dst for _src, dst in p.files]
+    expected = {"main.py", "config.json", "protocol/__init__.py", "protocol/frames.py", "protocol/hmac_sha256.py",
+                "protocol/mesh.py"}
+    expected |= {f"firmware/{f.name}" for f in (ROOT / "firmware").glob("*.py") if f.name != "main.py"}
+    assert set(dsts) == expected
+    assert len(dsts) == len(expected)
+    assert p.config["node_id"] == sensor.record.node_id
+    assert p.config["key"] == sensor.record.key.hex()
+    assert (p.config["kind"], p.config["interval_s"]) == ("water_level", 120)
+    assert all(cmd[:3] == ["mpremote", "connect", "/dev/ttyUSB0"] for cmd in p.commands)
+    assert p.commands[-1][-1] == "reset"
+    assert "os.remove('queue.bin')" in p.commands[0][-1]  # frames tagged with an old key go
+
+
+def test_button_config_and_kinds_without_firmware(tmp_path: Path) -> None:
+    button = _nodes()[1]
+    cfg = provision.device_config(button)
+    assert cfg["kind"] == "sos"
+    assert "sos" in cfg
+    radio = FleetNode(NodeRecord(0x0C000001, "official_radio", b"k" * 16, "19774"))
+    with pytest.raises(provision.ProvisionError, match="official_radio"):
+        provision.device_config(radio)
+
+
+def test_execute_stages_config_runs_commands_and_removes_the_key_file(tmp_path: Path) -> None:
+    staged = tmp_path / "cfg.json"
+    p = provision.plan(_nodes()[0], "/dev/ttyACM0", staged)
+    seen: list[Sequence[str]] = []
+
+    def runner(cmd: Sequence[str]) -> int:
+        seen.append(cmd)
+        if cmd[-1] == ":config.json":
+            assert json.loads(staged.read_text())["key"] == p.config["key"]
+        return 0
+
+    assert provision.execute(p, runner) == 0
+    assert seen == p.commands
+    assert not staged.exists()
+
+
+def test_execute_stops_at_the_first_failure(tmp_path: Path) -> None:
+    p = provision.plan(_nodes()[0], "/dev/ttyACM0", tmp_path / "cfg.json")
+    seen: list[Sequence[str]] = []
+
+    def runner(cmd: Sequence[str]) -> int:
+        seen.append(cmd)
+        return 1 if len(seen) == 3 else 0
+
+    assert provision.execute(p, runner) == 1
+    assert len(seen) == 3
+    assert not (tmp_path / "cfg.json").exists()
+
+
+def test_cli_dry_run_shows_files_and_config_but_not_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nodes = _nodes()
+    save(nodes, tmp_path / "fleet.csv")
+    rc = cli_main(["nodes", "provision", "--port", "/dev/ttyUSB0", "--registry", str(tmp_path / "fleet.csv"),
+                   "--dry-run", "0a000001"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    head = json.loads(out.splitlines()[0])
+    assert head["config"]["node_id"] == 0x0A000001
+    assert head["config"]["key"] == "<16 bytes>"
+    assert "config.json" in head["files"]
+    assert nodes[0].record.key.hex() not in out
+    assert cli_main(["nodes", "provision", "--port", "p", "--registry", str(tmp_path / "fleet.csv"),
+                     "--dry-run", "0a0000ff"]) == 2
+
+
+def test_cli_convert(tmp_path: Path) -> None:
+    save(_nodes(), tmp_path / "fleet.csv")
+    assert cli_main(["nodes", "convert", str(tmp_path / "fleet.csv"), str(tmp_path / "fleet.geojson")]) == 0
+    assert json.loads((tmp_path / "fleet.geojson").read_text())["type"] == "FeatureCollection"
+    assert cli_main(["nodes", "convert", str(tmp_path / "nope.csv"), str(tmp_path / "x.json")]) == 2
