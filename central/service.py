@@ -15,7 +15,10 @@ from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor
+from central.store.influx import InfluxTelemetryStore
 from central.store.sqlite import CentralStore
+from central.store.telemetry import TelemetryStore
+from central.store.telemetry_sqlite import SqliteTelemetryStore
 from central.telemetry.stations import load_stations
 from protocol.registry import NodeRegistry
 
@@ -37,6 +40,7 @@ class CentralService:
         self.settings = settings
         self.store: CentralStore | None = None
         self.ingest: MqttIngest | None = None
+        self.telemetry: TelemetryStore | None = None
         self.boot_epoch: int | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -50,12 +54,19 @@ class CentralService:
         registry = self._load_registry()
         locator = WardLocator.from_geojson(s.wards_path, load_authorities(s.authorities_path), s.ward_tolerance_m)
         stations = load_stations(s.stations_path)
-        processor = UplinkProcessor(registry, locator, stations, store, boot_epoch=self.boot_epoch)
+        telemetry = self.telemetry = self._open_telemetry()
+        processor = UplinkProcessor(registry, locator, stations, store, boot_epoch=self.boot_epoch, telemetry=telemetry)
         ingest = self.ingest = MqttIngest(processor, s.broker_host, s.broker_port, s.client_id)
         ingest.start()
-        app = create_app(store, locator, stations, lambda: ingest.connected)
+        app = create_app(store, locator, stations, lambda: ingest.connected, lambda: processor.levels.states)
         self._serve(app, timeout_s)
         log.info("central up: boot epoch %d, %d nodes, API %s", self.boot_epoch, len(registry), self.api_url)
+
+    def _open_telemetry(self) -> TelemetryStore:
+        s = self.settings
+        if s.telemetry_backend == "influx":
+            return InfluxTelemetryStore(s.influx_url, s.influx_bucket, s.influx_org, s.influx_token)
+        return SqliteTelemetryStore(s.telemetry_db_path or s.db_path)
 
     def _load_registry(self) -> NodeRegistry:
         path = self.settings.registry_path
@@ -99,9 +110,12 @@ class CentralService:
             self._thread.join(10.0)
         if self.ingest is not None:
             self.ingest.stop()
+        if self.telemetry is not None:
+            self.telemetry.close()
         if self.store is not None:
             self.store.close()
         self._server = self._thread = self.ingest = self.store = None
+        self.telemetry = None
 
 
 def run(settings: CentralSettings) -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set floodmesh up on Debian/Ubuntu with Python >= 3.11: a .venv with everything, and Mosquitto
-# (broker + clients, from Debian's packages) when it is missing and we are root.
+# (broker + clients) and VictoriaMetrics from Debian's packages when missing and we are root.
 # Idempotent and quick when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,15 +11,20 @@ apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev
 apt_updated=""
 apt_update_once() { [ -n "$apt_updated" ] || { apt-get update -qq >/dev/null; apt_updated=1; }; }
 
-have_mosquitto() { command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; }
-if ! have_mosquitto || ! command -v mosquitto_pub >/dev/null; then
+# Debian packages the system runs on or is tested against: Mosquitto (broker and clients) and
+# VictoriaMetrics (a real server for InfluxDB's v2 write API).
+missing=()
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
+command -v victoria-metrics >/dev/null || [ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
+if [ ${#missing[@]} -gt 0 ]; then
   if as_root && command -v apt-get >/dev/null; then
-    echo "setup: installing mosquitto and mosquitto-clients from Debian's packages" >&2
+    echo "setup: installing ${missing[*]} from Debian's packages" >&2
     apt_update_once
-    apt_install mosquitto mosquitto-clients
+    apt_install "${missing[@]}"
   else
-    echo "setup: mosquitto not installed and not root: the demo will use the embedded amqtt broker;" >&2
-    echo "       the tests need it (sudo apt-get install mosquitto mosquitto-clients)" >&2
+    echo "setup: not root, cannot install ${missing[*]}: the demo falls back to the embedded amqtt broker;" >&2
+    echo "       the tests need them (sudo apt-get install ${missing[*]})" >&2
   fi
 fi
 

@@ -1,13 +1,14 @@
 """What route handlers get injected: the store, the locator, the stations, the ingest's state."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from central.geo.ward_locator import WardLocator
 from central.store.sqlite import CentralStore
+from central.telemetry.rules import RuleConfig, StationState
 from central.telemetry.stations import Station
 
 
@@ -19,6 +20,8 @@ class ApiContext:
     locator: WardLocator
     stations: Mapping[str, Station]
     mqtt_connected: Callable[[], bool]
+    flood_states: Callable[[], Mapping[str, StationState]] = field(default=dict)
+    rule_config: RuleConfig = field(default_factory=RuleConfig)
 
 
 def get_context(request: Request) -> ApiContext:

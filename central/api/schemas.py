@@ -45,7 +45,14 @@ class StationOut(BaseModel):
     alert_levels_m: dict[str, float]
     level_m: float | None
     level_at: str | None
-    alert: AlertName
+    alert: AlertName  # the level the latest reading reached
+    affected_wards: list[str] = []
+    qc_flag: int | None = None  # QARTOD flag of the latest reading
+    alert_state: AlertName = "none"  # the alert in force (flood rules: confirmed, with hysteresis)
+    rising_fast: bool = False
+    trend_m_per_h: float | None = None
+    next_level: AlertName | None = None
+    eta_next_s: float | None = None
 
 
 class LevelOut(BaseModel):
@@ -57,6 +64,9 @@ class LevelOut(BaseModel):
     battery_pct: int
     flags: int
     node_id: str
+    qc_flag: int = 2
+    qc_reason: str | None = None
+    level_at: str | None = None
 
 
 class StatsOut(BaseModel):
@@ -69,3 +79,32 @@ class StatsOut(BaseModel):
     duplicates: int
     rejected: int
     rejected_by_reason: dict[str, int]
+    flagged_by_reason: dict[str, int] = {}
+    alerts: int = 0
+
+
+class LevelBucketOut(BaseModel):
+    """Quality-passed levels of one time bucket (downsampled history)."""
+
+    start: str
+    mean_m: float
+    min_m: float
+    max_m: float
+    n: int
+
+
+class AlertOut(BaseModel):
+    """One flood alert event."""
+
+    id: int
+    station_id: str
+    station_name: str
+    kind: Literal["level_raised", "level_cleared", "rising_fast", "rising_eased"]
+    level: AlertName
+    level_m: float
+    rate_m_per_h: float | None
+    eta_next_s: float | None
+    next_level: AlertName | None
+    at: str
+    wards: list[str]
+    text: str

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 """The reference data shipped with the package (wards, authorities, stations)."""
@@ -22,3 +23,9 @@ class CentralSettings:
     stations_path: Path = DATA_DIR / "stations.json"
     ward_tolerance_m: float = 500.0
     client_id: str = "central"
+    telemetry_backend: Literal["sqlite", "influx"] = "sqlite"
+    telemetry_db_path: Path | None = None  # sqlite backend: defaults to the central database file
+    influx_url: str = "http://127.0.0.1:8086"
+    influx_bucket: str = "floodmesh"
+    influx_org: str = "floodmesh"
+    influx_token: str = ""

@@ -1,4 +1,4 @@
-"""Central's own downlink frames: tagged with the addressee's key, numbered (boot epoch, seq)."""
+"""Central's downlink frames (ACKs, report-interval configs), tagged with the addressee's key, numbered."""
 
 from datetime import datetime
 
@@ -32,3 +32,12 @@ class DownlinkEncoder:
         frame = frames.Frame(plan.node_id, self.boot_epoch, self._next_seq(tx), int(now.timestamp()) & _U32, payload)
         envelope = Downlink(node_id=plan.node_id, frame=frames.encode(frame, key).hex(), case_number=plan.case_number)
         return topics.downlink(uplink.ward, uplink.gateway, plan.node_id), envelope.model_dump_json()
+
+    def config(
+        self, tx: StoreTx, uplink: Uplink, key: bytes, node_id: int, report_interval_s: int, now: datetime
+    ) -> tuple[str, str]:
+        """(topic, Downlink JSON) telling a sensor how often to report, through the gateway that heard it."""
+        payload = frames.Config(report_interval_s)
+        frame = frames.Frame(node_id, self.boot_epoch, self._next_seq(tx), int(now.timestamp()) & _U32, payload)
+        envelope = Downlink(node_id=node_id, frame=frames.encode(frame, key).hex())
+        return topics.downlink(uplink.ward, uplink.gateway, node_id), envelope.model_dump_json()

@@ -135,7 +135,8 @@ class MqttIngest:
 
     def _publish(self, result: BatchResult) -> None:
         # ACKs first: the button is waiting; the app ack only lets the gateway forget the uplink.
-        for out in [*result.downlinks, *result.app_acks]:
+        # Flood alerts go to each affected ward's alerts topic, for its gateway to broadcast on the mesh.
+        for out in [*result.downlinks, *result.app_acks, *result.alerts]:
             info = self._client.publish(out.topic, out.payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                 log.warning("publish to %s failed: rc %s", out.topic, info.rc)

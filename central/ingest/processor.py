@@ -7,7 +7,7 @@ before anything is returned, so every app ack it produces names an uplink that i
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -15,9 +15,12 @@ from pydantic import ValidationError
 from central.cases.intake import AckPlan, CaseIntake
 from central.geo.ward_locator import WardLocator
 from central.ingest.downlink import DownlinkEncoder
-from central.store.records import NodeHealth, Reading, iso
-from central.store.sqlite import CentralStore
+from central.ingest.levels import LevelIngest, LevelOutcome
+from central.store.records import NodeHealth, iso
+from central.store.sqlite import QC_COUNTER_PREFIX, CentralStore
+from central.store.telemetry import LevelPoint, TelemetryStore
 from central.store.transaction import StoreTx
+from central.telemetry.alerts import alert_json, alerts_topic
 from central.telemetry.stations import Station
 from protocol import frames, topics
 from protocol.envelopes import AppAck, Refusal, Uplink
@@ -47,6 +50,8 @@ class BatchResult:
 
     downlinks: list[Outgoing] = field(default_factory=list)
     app_acks: list[Outgoing] = field(default_factory=list)
+    alerts: list[Outgoing] = field(default_factory=list)  # flood alerts, one per affected ward
+    points: list[LevelPoint] = field(default_factory=list)  # readings for the TelemetryStore
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -113,6 +118,8 @@ class UplinkProcessor:
         store: CentralStore,
         clock: Clock = utc_now,
         boot_epoch: int | None = None,
+        telemetry: TelemetryStore | None = None,
+        levels: LevelIngest | None = None,
     ) -> None:
         self._registry = registry
         self._stations = stations
@@ -120,6 +127,8 @@ class UplinkProcessor:
         self._clock = clock
         self._intake = CaseIntake(locator)
         self._encoder = DownlinkEncoder(store.next_boot_epoch() if boot_epoch is None else boot_epoch)
+        self._telemetry = telemetry
+        self.levels = levels or LevelIngest(stations, told=store.report_intervals())
 
     @property
     def boot_epoch(self) -> int:
@@ -131,11 +140,26 @@ class UplinkProcessor:
         result = BatchResult()
         acks = _AckBook()
         now = self._clock()
-        with self._store.transaction() as tx:
-            for topic, payload in batch:
-                self._one(tx, topic, payload, now, acks, result)
+        self.levels.checkpoint()
+        try:
+            with self._store.transaction() as tx:
+                for topic, payload in batch:
+                    self._one(tx, topic, payload, now, acks, result)
+        except BaseException:
+            self.levels.rollback()
+            raise
         result.app_acks = acks.messages()
+        self._export(result.points)
         return result
+
+    def _export(self, points: list[LevelPoint]) -> None:
+        # After the commit: the read model has the readings; the time-series store is a copy.
+        if self._telemetry is None or not points:
+            return
+        try:
+            self._telemetry.write(points)
+        except Exception:
+            log.exception("telemetry store %s lost a batch of %d points", self._telemetry.name, len(points))
 
     def _one(self, tx: StoreTx, topic: str, payload: bytes, now: datetime, acks: _AckBook, out: BatchResult) -> None:
         try:
@@ -196,7 +220,7 @@ class UplinkProcessor:
             self._send_ack(tx, heard, self._intake.replay(tx, frame), now, out)
             return
         if frame.kind == "water_level":
-            tx.insert_reading(self._reading(heard))
+            self._level(tx, heard, now, out)
         elif frame.kind == "sos":
             self._send_ack(tx, heard, self._intake.register(tx, heard.uplink, heard.record, frame, now), now, out)
         elif frame.kind == "sos_cancel":
@@ -214,19 +238,30 @@ class UplinkProcessor:
         out.downlinks.append(Outgoing(topic, payload))
         tx.bump("acks_sent")
 
-    def _reading(self, heard: _Heard) -> Reading:
+    def _level(self, tx: StoreTx, heard: _Heard, now: datetime, out: BatchResult) -> None:
         frame, wl = heard.frame, heard.frame.payload
         if not isinstance(wl, frames.WaterLevel):
             raise TypeError(f"not a water-level frame: {frame!r}")
-        station_id = heard.record.station_id
-        station = self._stations.get(station_id) if station_id else None
-        # No station or a faulty sensor: keep the raw reading, but claim no level from it.
-        faulty = bool(wl.flags & frames.WL_SENSOR_FAULT)
-        level = None if station is None or faulty else station.level_m(wl.distance_mm)
-        return Reading(
-            frame.node_id, frame.boot_epoch, frame.seq, station_id, frame.node_ts, iso(heard.uplink.received_at),
-            wl.distance_mm, level, wl.battery_pct, wl.flags,
+        outcome: LevelOutcome = self.levels.reading(
+            frame.node_id, frame.boot_epoch, frame.seq, frame.node_ts, heard.uplink.received_at,
+            heard.record.station_id, wl,
         )
+        tx.insert_reading(outcome.reading)
+        if outcome.reading.qc_reason is not None:
+            tx.bump(QC_COUNTER_PREFIX + outcome.reading.qc_reason)
+        if outcome.point is not None:
+            out.points.append(outcome.point)
+        for alert in outcome.alerts:
+            stored = replace(alert, id=tx.insert_alert(alert))
+            payload = alert_json(stored)
+            out.alerts.extend(Outgoing(alerts_topic(ward), payload) for ward in stored.wards)
+        if outcome.report_interval_s is not None:
+            topic, payload = self._encoder.config(
+                tx, heard.uplink, heard.record.key, frame.node_id, outcome.report_interval_s, now
+            )
+            out.downlinks.append(Outgoing(topic, payload))
+            tx.set_report_interval(frame.node_id, outcome.report_interval_s, iso(now))
+            tx.bump("config_sent")
 
     def _health(self, heard: _Heard) -> NodeHealth:
         frame, st = heard.frame, heard.frame.payload

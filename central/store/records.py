@@ -1,6 +1,6 @@
 """Rows the store hands out and takes in: plain frozen dataclasses, no SQL."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 
@@ -23,6 +23,9 @@ class Reading:
     level_m: float | None
     battery_pct: int
     flags: int
+    qc_flag: int = 2  # QARTOD: 1 pass, 2 not evaluated, 3 suspect, 4 fail, 9 missing
+    qc_reason: str | None = None
+    level_at: str | None = None  # the sensor's time if plausible, else when it was heard
 
 
 @dataclass(frozen=True)
@@ -97,3 +100,23 @@ class Stats:
     duplicates: int
     rejected: int
     rejected_by_reason: dict[str, int]
+    flagged_by_reason: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    """An alert event as stored and served: the event plus its id, station name, wards and text."""
+
+    id: int
+    station_id: str
+    station_name: str
+    kind: str
+    level: str
+    level_m: float
+    rate_m_per_h: float | None
+    eta_next_s: float | None
+    next_level: str | None
+    at: str  # ISO 8601 UTC, the reading's sensor time
+    wards: tuple[str, ...]
+    text: str

@@ -68,8 +68,37 @@ CREATE TABLE IF NOT EXISTS rejections (
     reason TEXT PRIMARY KEY,
     count INTEGER NOT NULL
 );
+-- Flood alert events (central/telemetry/rules.py), served by /api/alerts and /api/alerts.cap.
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    station_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    level TEXT NOT NULL,
+    level_m REAL NOT NULL,
+    rate_m_per_h REAL,
+    eta_next_s REAL,
+    next_level TEXT,
+    at TEXT NOT NULL,
+    wards TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_station ON alerts (station_id, id);
+-- The report interval central last told each sensor (adaptive reporting).
+CREATE TABLE IF NOT EXISTS sensor_config (
+    node_id INTEGER PRIMARY KEY,
+    report_interval_s INTEGER NOT NULL,
+    sent_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 """
+
+# Columns added after the first release: (table, column, declaration). Applied when missing.
+MIGRATIONS = (
+    ("readings", "qc_flag", "INTEGER NOT NULL DEFAULT 2"),
+    ("readings", "qc_reason", "TEXT"),
+    ("readings", "level_at", "TEXT"),
+)
+INDEXES_AFTER_MIGRATIONS = "CREATE INDEX IF NOT EXISTS readings_by_level_at ON readings (station_id, level_at);"

@@ -4,15 +4,28 @@ The ingest thread writes whole batches in one transaction; API threads read thro
 connections, so WAL lets them see the last committed state without waiting for a long write.
 """
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from central.store.records import Case, NodeHealth, Reading, Stats
-from central.store.schema import SCHEMA
+from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert
+from central.store.schema import INDEXES_AFTER_MIGRATIONS, MIGRATIONS, SCHEMA
 from central.store.transaction import CASE_COLUMNS, StoreTx, case_from_row
+
+_READING_COLUMNS = (
+    "node_id, boot_epoch, seq, station_id, node_ts, received_at, distance_mm, level_m, battery_pct, flags, qc_flag, "
+    "qc_reason, level_at"
+)
+QC_COUNTER_PREFIX = "qc:"
+"""Counters named ``qc:<reason>`` count readings flagged (not refused) for that reason."""
+
+
+def _iso_of(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
 
 class CentralStore:
@@ -26,6 +39,14 @@ class CentralStore:
         self._all_lock = threading.Lock()
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        for table, column, decl in MIGRATIONS:
+            have = {row[1] for row in self._writer.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._writer.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        self._writer.executescript(INDEXES_AFTER_MIGRATIONS)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so a batch is exactly one transaction.
@@ -80,11 +101,49 @@ class CentralStore:
     def readings(self, station_id: str, limit: int) -> list[Reading]:
         """A station's most recent readings, newest first."""
         rows = self._reader().execute(
-            "SELECT node_id, boot_epoch, seq, station_id, node_ts, received_at, distance_mm, level_m, battery_pct, "
-            "flags FROM readings WHERE station_id = ? ORDER BY received_at DESC, id DESC LIMIT ?",
+            f"SELECT {_READING_COLUMNS} FROM readings WHERE station_id = ? "  # noqa: S608 - constant columns
+            "ORDER BY received_at DESC, id DESC LIMIT ?",
             (station_id, limit),
         )
         return [Reading(*r) for r in rows]
+
+    def readings_between(self, station_id: str, since: str, until: str, limit: int) -> list[Reading]:
+        """A station's readings with level time in [since, until), oldest first."""
+        rows = self._reader().execute(
+            f"SELECT {_READING_COLUMNS} FROM readings WHERE station_id = ? "  # noqa: S608 - constant columns
+            "AND level_at >= ? AND level_at < ? ORDER BY level_at, id LIMIT ?",
+            (station_id, since, until, limit),
+        )
+        return [Reading(*r) for r in rows]
+
+    def levels_downsampled(
+        self, station_id: str, since: str, until: str, bucket_s: int
+    ) -> list[tuple[str, float, float, float, int]]:
+        """(bucket start, mean, min, max, n) of quality-passed levels per ``bucket_s`` bucket, oldest first."""
+        rows = self._reader().execute(
+            "SELECT CAST(strftime('%s', level_at) AS INTEGER) / ? * ? AS b, avg(level_m), min(level_m), max(level_m), "
+            "count(*) FROM readings WHERE station_id = ? AND level_at >= ? AND level_at < ? AND qc_flag = 1 "
+            "AND level_m IS NOT NULL GROUP BY b ORDER BY b",
+            (bucket_s, bucket_s, station_id, since, until),
+        )
+        return [(_iso_of(int(b)), float(a), float(lo), float(hi), int(n)) for b, a, lo, hi, n in rows]
+
+    def alerts(self, station_id: str | None = None, limit: int = 500) -> list[StoredAlert]:
+        """Alert events newest first, optionally of one station."""
+        clause, args = ("WHERE station_id = ?", [station_id]) if station_id is not None else ("", [])
+        rows = self._reader().execute(
+            "SELECT id, station_id, station_id, kind, level, level_m, rate_m_per_h, eta_next_s, next_level, at, "  # noqa: S608
+            f"wards, text FROM alerts {clause} ORDER BY id DESC LIMIT ?",
+            (*args, limit),
+        )
+        return [
+            StoredAlert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(json.loads(r[10])), r[11])
+            for r in rows
+        ]
+
+    def report_intervals(self) -> dict[int, int]:
+        """The report interval central last told each sensor."""
+        return dict(self._reader().execute("SELECT node_id, report_interval_s FROM sensor_config").fetchall())
 
     def node_health(self) -> list[NodeHealth]:
         """The latest status of every node that reported one."""
@@ -110,6 +169,7 @@ class CentralStore:
             ).fetchone()
             counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
             by_reason = dict(conn.execute("SELECT reason, count FROM rejections ORDER BY reason").fetchall())
+            alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
         finally:
             conn.execute("COMMIT")
         return Stats(
@@ -120,6 +180,12 @@ class CentralStore:
             duplicates=int(counters.get("duplicates", 0)),
             rejected=sum(int(v) for v in by_reason.values()),
             rejected_by_reason={str(k): int(v) for k, v in by_reason.items()},
+            flagged_by_reason={
+                str(k).removeprefix(QC_COUNTER_PREFIX): int(v)
+                for k, v in sorted(counters.items())
+                if str(k).startswith(QC_COUNTER_PREFIX)
+            },
+            alerts=int(alerts),
         )
 
     def close(self) -> None:

@@ -1,11 +1,12 @@
 """Writes inside one store transaction: the ingest applies a whole batch through one of these."""
 
 import dataclasses
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from central.store.records import Case, NewCase, NodeHealth, Reading
+from central.store.records import Case, NewCase, NodeHealth, Reading, StoredAlert
 
 CASE_COLUMNS = (
     "case_number, node_id, boot_epoch, seq, ward_code, ward_name, authority, kind, people, vulnerable, "
@@ -112,7 +113,8 @@ class StoreTx:
         """Store a reading; False if that event id is already stored."""
         cur = self._conn.execute(
             "INSERT OR IGNORE INTO readings (node_id, boot_epoch, seq, station_id, node_ts, received_at, "
-            "distance_mm, level_m, battery_pct, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "distance_mm, level_m, battery_pct, flags, qc_flag, qc_reason, level_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             dataclasses.astuple(reading),
         )
         return cur.rowcount == 1
@@ -143,4 +145,25 @@ class StoreTx:
             "INSERT INTO counters (name, value) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
             (counter, n),
+        )
+
+    def insert_alert(self, alert: StoredAlert) -> int:
+        """Store an alert event (its ``id`` is ignored); returns the id it got."""
+        cur = self._conn.execute(
+            "INSERT INTO alerts (station_id, kind, level, level_m, rate_m_per_h, eta_next_s, next_level, at, wards, "
+            "text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (alert.station_id, alert.kind, alert.level, alert.level_m, alert.rate_m_per_h, alert.eta_next_s,
+             alert.next_level, alert.at, json.dumps(list(alert.wards)), alert.text),
+        )
+        if cur.lastrowid is None:
+            raise RuntimeError("alert insert returned no row id")
+        return int(cur.lastrowid)
+
+    def set_report_interval(self, node_id: int, interval_s: int, sent_at: str) -> None:
+        """Remember the report interval central told a sensor."""
+        self._conn.execute(
+            "INSERT INTO sensor_config (node_id, report_interval_s, sent_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (node_id) DO UPDATE SET report_interval_s = excluded.report_interval_s, "
+            "sent_at = excluded.sent_at",
+            (node_id, interval_s, sent_at),
         )

@@ -1,0 +1,107 @@
+"""LevelIngest: a water-level frame -> stored reading with quality flags, flood alerts, config downlinks.
+
+Holds what the pure rules need between readings (per-sensor history for quality control, per-station
+rule state) and hands back what the processor must store and publish. Its state is only committed
+when the batch is: ``checkpoint()``/``rollback()`` bracket a batch, so a failed batch is replayed
+from the same state when the gateways resend it.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from central.store.records import Reading, StoredAlert, iso
+from central.store.telemetry import LevelPoint
+from central.telemetry import quality
+from central.telemetry.alerts import mesh_text
+from central.telemetry.reporting import ReportingPolicy
+from central.telemetry.rules import FloodRules, StationState
+from central.telemetry.stations import Station
+from protocol import frames
+
+_HISTORY = 32  # samples per sensor kept for spike and flat-line tests
+
+
+@dataclass
+class LevelOutcome:
+    """What one reading asks of the processor."""
+
+    reading: Reading
+    point: LevelPoint | None
+    alerts: list[StoredAlert] = field(default_factory=list)
+    report_interval_s: int | None = None  # a config downlink to send to the sensor
+
+
+class LevelIngest:
+    """Quality control, flood rules and adaptive reporting for the stations' sensors."""
+
+    def __init__(
+        self,
+        stations: Mapping[str, Station],
+        rules: FloodRules | None = None,
+        policy: ReportingPolicy | None = None,
+        told: Mapping[int, int] | None = None,
+    ) -> None:
+        self._stations = stations
+        self._limits = {sid: quality.limits_for(st.datum_m, st.record_m) for sid, st in stations.items()}
+        self.rules = rules or FloodRules()
+        self.policy = policy or ReportingPolicy()
+        self.states: dict[str, StationState] = {sid: StationState() for sid in stations}
+        self._history: dict[int, tuple[quality.Sample, ...]] = {}
+        self._told: dict[int, int] = dict(told or {})
+        self._saved: tuple[dict[str, StationState], dict[int, tuple[quality.Sample, ...]], dict[int, int]] | None = None
+
+    def checkpoint(self) -> None:
+        """Remember the state at the start of a batch."""
+        self._saved = (dict(self.states), dict(self._history), dict(self._told))
+
+    def rollback(self) -> None:
+        """Back to the last checkpoint (the batch was not committed)."""
+        if self._saved is not None:
+            states, history, told = self._saved
+            self.states, self._history, self._told = dict(states), dict(history), dict(told)
+
+    def reading(
+        self, node_id: int, boot_epoch: int, seq: int, node_ts: int, heard: datetime, station_id: str | None,
+        wl: frames.WaterLevel,
+    ) -> LevelOutcome:
+        """Assess one reading and run the station's rules on it if it passed."""
+        station = self._stations.get(station_id) if station_id else None
+        heard_t = heard.timestamp()
+        if station is None:
+            reading = Reading(node_id, boot_epoch, seq, station_id, node_ts, iso(heard), wl.distance_mm, None,
+                              wl.battery_pct, wl.flags, quality.MISSING, "unknown_station", iso(heard))
+            return LevelOutcome(reading, None)
+        faulty = bool(wl.flags & frames.WL_SENSOR_FAULT)
+        level = None if faulty else station.level_m(wl.distance_mm)
+        sample = quality.Sample(float(node_ts), level)
+        history = self._history.get(node_id, ())
+        qc = quality.assess(self._limits[station.id], history, sample, heard_t)
+        reason = "sensor_fault" if faulty else qc.reason
+        on_time = qc.tests.get("timestamp") == quality.PASS
+        t = float(node_ts) if on_time else heard_t
+        if on_time and level is not None and (qc.flag != quality.FAIL or reason == "flat_line"):
+            # A failed value must not become the reference the next readings are judged against.
+            self._history[node_id] = (*history, sample)[-_HISTORY:]
+        reading = Reading(node_id, boot_epoch, seq, station.id, node_ts, iso(heard), wl.distance_mm, level,
+                          wl.battery_pct, wl.flags, qc.flag, reason, iso(datetime.fromtimestamp(t, UTC)))
+        out = LevelOutcome(reading, None)
+        state = self.states[station.id]
+        if qc.usable and level is not None and math.isfinite(level):
+            state, events = self.rules.evaluate(station, state, t, level)
+            self.states[station.id] = state
+            at_iso = iso(datetime.fromtimestamp(t, UTC))
+            out.alerts = [
+                StoredAlert(0, station.id, station.name, ev.kind, ev.level, ev.level_m, ev.rate_m_per_h,
+                            ev.eta_next_s, ev.next_level, at_iso,
+                            station.wards_to_warn, mesh_text(station, ev))
+                for ev in events
+            ]
+        out.point = LevelPoint(station.id, station.river, station.ward, node_id, int(t), level, wl.distance_mm,
+                               wl.battery_pct, qc.flag, state.rank)
+        interval = self.policy.downlink_needed(state, self._told.get(node_id))
+        if interval is not None:
+            self._told[node_id] = interval
+            out.report_interval_s = interval
+        return out
