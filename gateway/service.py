@@ -21,7 +21,7 @@ from gateway.outbox import PRIORITY_EMERGENCY, PRIORITY_TELEMETRY, InboundFrame,
 from gateway.radio.base import RadioLink, RadioPacket
 from gateway.verifier import FrameVerifier
 from protocol import topics
-from protocol.envelopes import AppAck, Downlink, GatewayStatus, Uplink
+from protocol.envelopes import AppAck, Downlink, GatewayStatus, Uplink, UplinkBatch, UplinkItem
 from protocol.frames import FrameError
 from protocol.registry import NodeRegistry
 
@@ -38,11 +38,13 @@ class GatewaySettings:
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
     # Bounded in-flight window: paho loses QoS 1 messages past 65,535 in flight.
-    window: int = 1000
+    window: int = 8000
     # Unacknowledged this long (central down, a broker that lost them) -> publish again.
     retry_s: float = 20.0
     # Past this many stored messages, telemetry is thinned (an SOS is never dropped).
     outbox_capacity: int = 2_000_000
+    # Frames per MQTT message while draining a backlog (a lone frame is always sent on its own).
+    batch_max: int = 200
 
 
 @dataclass(frozen=True)
@@ -267,9 +269,29 @@ class GatewayService:
             room = self.settings.window - len(self._inflight)
             if room <= 0:
                 return
-            for msg in self._outbox.pending(priority, self._cursor[priority], room):
-                self._publish(msg)
-                self._cursor[priority] = msg.msg_id
+            pending = self._outbox.pending(priority, self._cursor[priority], room)
+            if len(pending) == 1:
+                self._publish(pending[0])  # a lone frame (a fresh SOS) goes at once, on its own topic
+            for start in range(0, len(pending) if len(pending) > 1 else 0, self.settings.batch_max):
+                self._publish_batch(pending[start : start + self.settings.batch_max])
+            if pending:
+                self._cursor[priority] = pending[-1].msg_id
+
+    def _publish_batch(self, msgs: list[OutboxMessage]) -> None:
+        s = self.settings
+        items = [
+            UplinkItem.model_construct(
+                msg_id=m.msg_id, received_at=datetime.fromisoformat(m.received_at), rssi=m.rssi, snr=m.snr,
+                frame=m.frame.hex(),
+            )
+            for m in msgs
+        ]
+        envelope = UplinkBatch.model_construct(v=1, gateway=s.gateway_id, ward=s.ward, items=items)
+        self._client.publish(topics.uplink(s.ward, s.gateway_id, "batch"), envelope.model_dump_json(), qos=1)
+        sent = time.monotonic()
+        for m in msgs:
+            self._inflight[m.msg_id] = sent
+        self.counts["published"] += len(msgs)
 
     def _publish(self, msg: OutboxMessage) -> None:
         s = self.settings

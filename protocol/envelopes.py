@@ -34,6 +34,31 @@ class Uplink(_Envelope):
     frame: str = Field(pattern=FRAME_HEX_PATTERN, description="the frame as on air, lowercase hex")
 
 
+class UplinkItem(_Envelope):
+    """One frame inside an ``UplinkBatch``."""
+
+    msg_id: int = Field(ge=1)
+    received_at: AwareDatetime
+    rssi: int | None = Field(default=None, ge=-200, le=50)
+    snr: float | None = Field(default=None, ge=-50, le=50)
+    frame: str = Field(pattern=FRAME_HEX_PATTERN)
+
+
+MAX_BATCH = 500
+
+
+class UplinkBatch(_Envelope):
+    """Gateway -> central on ``up/batch``: many frames per MQTT message while an outbox drains.
+
+    Each item is acknowledged (or refused) on its own, exactly as if it had come alone.
+    """
+
+    v: Literal[1] = 1
+    gateway: str = Field(min_length=1, max_length=64)
+    ward: str = Field(min_length=1, max_length=64)
+    items: list[UplinkItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 class Downlink(_Envelope):
     """Central -> gateway: a frame to transmit to one node."""
 

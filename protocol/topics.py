@@ -1,6 +1,7 @@
 """The MQTT topic scheme: ``floodmesh/v1/<ward>/<gateway>/<direction>/<leaf>``.
 
-- ``up/<kind>``: a gateway forwards one radio frame (``kind`` is the frame type's name).
+- ``up/<kind>``: a gateway forwards one radio frame (``kind`` is the frame type's name);
+  ``up/batch`` carries many frames at once (an ``UplinkBatch``) while an outbox drains.
 - ``down/<node>``: central sends a frame to node ``<node>`` (8 hex digits) through that gateway.
 - ``ack``: central's end-to-end acknowledgement; the gateway's outbox forgets a message only then.
 - ``status``: the gateway's retained online/offline state (also its MQTT last will).

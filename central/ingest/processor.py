@@ -23,7 +23,7 @@ from central.store.transaction import StoreTx
 from central.telemetry.alerts import alert_json, alerts_topic
 from central.telemetry.stations import Station
 from protocol import frames, topics
-from protocol.envelopes import AppAck, Refusal, Uplink
+from protocol.envelopes import AppAck, Refusal, Uplink, UplinkBatch
 from protocol.registry import NodeRecord, NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -169,8 +169,41 @@ class UplinkProcessor:
         if parsed is None or parsed.direction != "up":
             self._reject(tx, Rejected("bad_topic", detail=topic), topic, out)
             return
+        if parsed.leaf == "batch":
+            self._batch(tx, parsed, payload, now, acks, out)
+            return
         try:
-            heard = self._verify(parsed, payload)
+            uplink = self._parse(payload)
+        except Rejected as exc:
+            self._reject(tx, exc, topic, out)
+            if exc.msg_id is not None:
+                acks.refuse(parsed.ward, parsed.gateway, exc.msg_id, exc.reason)
+            return
+        self._accept(tx, parsed, uplink, now, acks, out, check_kind=True)
+
+    def _batch(
+        self, tx: StoreTx, parsed: topics.Topic, payload: bytes, now: datetime, acks: _AckBook, out: BatchResult
+    ) -> None:
+        """A gateway draining its outbox sends many frames per message: each is one uplink."""
+        try:
+            batch = UplinkBatch.model_validate_json(payload)
+        except ValidationError as exc:
+            self._reject(tx, Rejected("invalid_envelope", None, f"batch: {exc.error_count()} errors"), parsed.leaf, out)
+            return
+        for item in batch.items:
+            uplink = Uplink.model_construct(
+                v=1, msg_id=item.msg_id, gateway=batch.gateway, ward=batch.ward,
+                received_at=item.received_at, rssi=item.rssi, snr=item.snr, frame=item.frame,
+            )
+            self._accept(tx, parsed, uplink, now, acks, out, check_kind=False)
+
+    def _accept(
+        self, tx: StoreTx, parsed: topics.Topic, uplink: Uplink, now: datetime, acks: _AckBook, out: BatchResult,
+        check_kind: bool,
+    ) -> None:
+        topic = f"{parsed.ward}/{parsed.gateway}/up/{parsed.leaf}"
+        try:
+            heard = self._verify(parsed, uplink, check_kind)
             with tx.savepoint():
                 self._apply(tx, heard, now, out)
         except Rejected as exc:
@@ -185,11 +218,14 @@ class UplinkProcessor:
         out.accepted += 1
         acks.durable(parsed.ward, parsed.gateway, heard.uplink.msg_id)
 
-    def _verify(self, parsed: topics.Topic, payload: bytes) -> _Heard:
+    @staticmethod
+    def _parse(payload: bytes) -> Uplink:
         try:
-            uplink = Uplink.model_validate_json(payload)
+            return Uplink.model_validate_json(payload)
         except ValidationError as exc:
             raise Rejected("invalid_envelope", _recover_msg_id(payload), f"{exc.error_count()} errors") from exc
+
+    def _verify(self, parsed: topics.Topic, uplink: Uplink, check_kind: bool) -> _Heard:
         if (uplink.ward, uplink.gateway) != (parsed.ward, parsed.gateway):
             raise Rejected("topic_mismatch", uplink.msg_id, f"envelope says {uplink.ward}/{uplink.gateway}")
         data = bytes.fromhex(uplink.frame)
@@ -203,7 +239,7 @@ class UplinkProcessor:
             frame = frames.decode(data, record.key)
         except frames.FrameError as exc:
             raise Rejected(exc.reason, uplink.msg_id, exc.detail) from exc
-        if frame.kind != parsed.leaf:
+        if check_kind and frame.kind != parsed.leaf:
             raise Rejected("topic_mismatch", uplink.msg_id, f"{frame.kind} frame on up/{parsed.leaf}")
         return _Heard(uplink, record, frame)
 

@@ -9,7 +9,7 @@ from floodmesh.broker import RunningBroker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
-from protocol.envelopes import AppAck, Downlink, Uplink
+from protocol.envelopes import AppAck, Downlink, Uplink, UplinkBatch
 from protocol.registry import NodeRecord, NodeRegistry
 from tests.mqtt_peer import MqttPeer, wait_until
 
@@ -51,24 +51,36 @@ def _reading(seq: int) -> bytes:
     return frames.encode(frames.Frame(SENSOR, 1, seq, 1_700_000_000 + seq, frames.WaterLevel(5000, 90)), KEY_S)
 
 
-def _uplinks(peer: MqttPeer) -> list[Uplink]:
-    return [Uplink.model_validate_json(p) for _t, p in peer.snapshot()]
+def _items(peer: MqttPeer) -> list[tuple[int, bytes]]:
+    """(msg_id, frame) of every frame published, batched or alone, in order."""
+    out: list[tuple[int, bytes]] = []
+    for topic, payload in peer.snapshot():
+        if topic.endswith("/batch"):
+            out += [(i.msg_id, bytes.fromhex(i.frame)) for i in UplinkBatch.model_validate_json(payload).items]
+        else:
+            up = Uplink.model_validate_json(payload)
+            out.append((up.msg_id, bytes.fromhex(up.frame)))
+    return out
+
+
+def _frames_published(peer: MqttPeer) -> int:
+    return sum(len(UplinkBatch.model_validate_json(p).items) if t.endswith("/batch") else 1 for t, p in peer.snapshot())
 
 
 def test_frames_reach_mqtt_and_stay_until_central_acks(gateway: GatewayService, central: MqttPeer, air: Air) -> None:
     for seq in range(3):
         air.transmit(SENSOR, _reading(seq))
-    wait_until(lambda: len(central.snapshot()) >= 3, what="3 uplinks")
-    topic, _payload = central.snapshot()[0]
-    assert topic == topics.uplink(WARD, GW, "water_level")
-    ups = _uplinks(central)
-    assert [bytes.fromhex(u.frame) for u in ups[:3]] == [_reading(s) for s in range(3)]
+    wait_until(lambda: _frames_published(central) >= 3, what="3 uplinks")
+    allowed = {topics.uplink(WARD, GW, "water_level"), topics.uplink(WARD, GW, "batch")}
+    assert {t for t, _ in central.snapshot()} <= allowed
+    sent = _items(central)
+    assert [frame for _id, frame in sent[:3]] == [_reading(s) for s in range(3)]
     assert gateway.stats()["outbox_pending"] == 3
 
-    central.publish(topics.app_ack(WARD, GW), AppAck(msg_ids=[ups[0].msg_id, ups[1].msg_id]).model_dump_json())
+    central.publish(topics.app_ack(WARD, GW), AppAck(msg_ids=[sent[0][0], sent[1][0]]).model_dump_json())
     wait_until(lambda: gateway.stats()["outbox_pending"] == 1, what="two messages forgotten")
     # The unacknowledged one is published again after retry_s.
-    wait_until(lambda: sum(1 for u in _uplinks(central) if u.msg_id == ups[2].msg_id) >= 2, what="republish")
+    wait_until(lambda: [i for i, _f in _items(central)].count(sent[2][0]) >= 2, what="republish")
 
 
 def test_sos_overtakes_a_telemetry_backlog(
@@ -88,10 +100,11 @@ def test_sos_overtakes_a_telemetry_backlog(
     gw = GatewayService(online, SimRadioLink(air, 0x0F000001), registry)
     gw.start()
     try:
-        wait_until(lambda: len(central.snapshot()) >= 50, what="first window drained")
+        wait_until(lambda: _frames_published(central) >= 50, what="first window drained")
         assert central.snapshot()[0][0] == topics.uplink(WARD, GW, "sos")
-        # Window bounded: nothing beyond 50 without acknowledgements.
-        assert len(central.snapshot()) == 50
+        # The backlog drains in batches, and the window holds: nothing beyond 50 unacknowledged.
+        assert central.snapshot()[1][0] == topics.uplink(WARD, GW, "batch")
+        assert _frames_published(central) == 50
     finally:
         gw.stop()
 
