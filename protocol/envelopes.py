@@ -91,3 +91,54 @@ class GatewayStatus(_Envelope):
     ward: str = Field(min_length=1, max_length=64)
     online: bool
     outbox_pending: int = Field(default=0, ge=0)
+
+
+CaseEventKind = Literal[
+    "created", "notified", "acknowledged", "dispatched", "resolved", "rated", "cancelled", "escalated", "merged"
+]
+CASE_REF_PATTERN = r"^sos:[0-9a-f]{8}:[0-9]{1,5}:[0-9]{1,5}$"
+
+
+def sos_case_ref(node_id: int, boot_epoch: int, seq: int) -> str:
+    """The identity of a case born from an SOS frame, known alike to the gateway and central."""
+    return f"sos:{node_id:08x}:{boot_epoch}:{seq}"
+
+
+class CaseEvent(_Envelope):
+    """One event in a case's history. Histories merge by the union of event ids."""
+
+    event_id: str = Field(min_length=1, max_length=80, description="globally unique, e.g. '<gateway>:<n>'")
+    case_ref: str = Field(pattern=CASE_REF_PATTERN, description="sos:<node hex>:<boot epoch>:<seq>")
+    kind: CaseEventKind
+    at: AwareDatetime
+    actor: str = Field(min_length=1, max_length=80, description="e.g. 'gateway:gw-19774', 'officer:0b0000ff'")
+    data: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class CaseEvents(_Envelope):
+    """Gateway -> central on ``up/case_events``: the ward's case history kept while isolated."""
+
+    v: Literal[1] = 1
+    msg_id: int = Field(ge=1)
+    gateway: str = Field(min_length=1, max_length=64)
+    ward: str = Field(min_length=1, max_length=64)
+    events: list[CaseEvent] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class DutyOfficer(_Envelope):
+    """A ward official reachable on the mesh."""
+
+    name: str = Field(min_length=1, max_length=120)
+    role: str = Field(default="", max_length=80)
+    phone: str = Field(default="", max_length=40)
+    radio_node_id: int | None = Field(default=None, ge=1, le=0xFFFFFFFF)
+
+
+class WardDirectory(_Envelope):
+    """Central -> gateways on ``floodmesh/v1/<ward>/directory`` (retained): who answers for the ward."""
+
+    v: Literal[1] = 1
+    ward: str = Field(min_length=1, max_length=64)
+    authority: str = Field(min_length=1, max_length=200)
+    officers: list[DutyOfficer] = Field(default_factory=list)
+    escalation: list[str] = Field(default_factory=list, description="next levels, e.g. district, then the IOC")

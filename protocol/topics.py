@@ -5,6 +5,10 @@
 - ``down/<node>``: central sends a frame to node ``<node>`` (8 hex digits) through that gateway.
 - ``ack``: central's end-to-end acknowledgement; the gateway's outbox forgets a message only then.
 - ``status``: the gateway's retained online/offline state (also its MQTT last will).
+
+Ward-wide topics, for every gateway in the ward: ``floodmesh/v1/<ward>/alerts`` (flood alerts from
+central, to broadcast on the mesh) and ``floodmesh/v1/<ward>/directory`` (the ward authority's
+duty officers, retained, cached by the gateway for when central is unreachable).
 """
 
 from dataclasses import dataclass
@@ -66,9 +70,24 @@ def status(ward: str, gateway: str) -> str:
     return f"{PREFIX}/{_segment(ward, 'ward')}/{_segment(gateway, 'gateway')}/status"
 
 
+WARD_LEVEL = ("alerts", "directory")
+
+
+def alerts(ward: str) -> str:
+    """Topic of the flood alerts for one ward."""
+    return f"{PREFIX}/{_segment(ward, 'ward')}/alerts"
+
+
+def directory(ward: str) -> str:
+    """Retained topic of one ward's authority directory."""
+    return f"{PREFIX}/{_segment(ward, 'ward')}/directory"
+
+
 def parse(topic: str) -> Topic:
     """Split a floodmesh topic into its parts; raises TopicError for anything else."""
     parts = topic.split("/")
+    if len(parts) == 4 and "/".join(parts[:2]) == PREFIX and parts[3] in WARD_LEVEL:
+        return Topic(parts[2], "", parts[3], "")
     if len(parts) < 5 or "/".join(parts[:2]) != PREFIX:
         raise TopicError(f"not a floodmesh/v1 topic: {topic!r}")
     ward, gateway, direction = parts[2], parts[3], parts[4]

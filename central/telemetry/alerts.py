@@ -1,8 +1,8 @@
 """Alert events as the outside world sees them: the stored record, the MQTT message, the mesh text.
 
-``floodmesh/v1/<ward>/alerts`` is defined here for now; it belongs in ``protocol/topics.py``. Every
-affected ward gets the event on its topic; the ``text`` field is the short message the ward's
-gateway is to broadcast on the mesh (Meshtastic text, at most ``MESH_TEXT_MAX`` bytes of UTF-8).
+Every affected ward gets the event on its ``protocol.topics.alerts`` topic; the ``text`` field is
+the short message the ward's gateway is to broadcast on the mesh (Meshtastic text, at most
+``MESH_TEXT_MAX`` bytes of UTF-8).
 """
 
 import json
@@ -11,17 +11,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from central.store.records import StoredAlert
 from central.telemetry.rules import AlertEvent
 from central.telemetry.stations import Station
-from protocol.topics import PREFIX
+from protocol import topics
 
 ICT = timezone(timedelta(hours=7), "ICT")
 MESH_TEXT_MAX = 200
 
 
 def alerts_topic(ward: str) -> str:
-    """Topic of the flood alerts for one ward (to move to protocol/topics.py)."""
-    if not ward or any(ch in "/+#\x00" for ch in ward):
-        raise ValueError(f"ward {ward!r} is not a valid topic segment")
-    return f"{PREFIX}/{ward}/alerts"
+    """Topic of the flood alerts for one ward."""
+    return topics.alerts(ward)
 
 
 def _hours(seconds: float) -> str:
