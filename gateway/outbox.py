@@ -29,6 +29,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     snr REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_drain ON outbox (priority, id);
+CREATE TABLE IF NOT EXISTS node_seen (
+    node_id INTEGER PRIMARY KEY,
+    boot INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+);
 """
 
 
@@ -77,11 +82,15 @@ class Outbox:
         self._db.executescript(_SCHEMA)
         self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
-    def add(self, frames: Sequence[InboundFrame]) -> list[OutboxMessage]:
-        """Store frames durably in one transaction; returns them with their ids."""
+    def add(
+        self, frames: Sequence[InboundFrame], seen: Iterable[tuple[int, int, int]] = ()
+    ) -> list[OutboxMessage]:
+        """Store frames durably in one transaction, with the newest (node, boot, seq) seen by then,
+        so that a restarted gateway still tells replays from new frames; returns the stored frames."""
         out: list[OutboxMessage] = []
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            self._db.executemany("INSERT OR REPLACE INTO node_seen (node_id, boot, seq) VALUES (?, ?, ?)", seen)
             for f in frames:
                 cur = self._db.execute(
                     "INSERT INTO outbox (priority, node_id, kind, frame, received_at, rssi, snr)"
@@ -140,6 +149,10 @@ class Outbox:
             self._db.execute("ROLLBACK")
             raise
         return removed
+
+    def seen(self) -> list[tuple[int, int, int]]:
+        """The newest (node, boot, seq) stored for every node."""
+        return [(int(n), int(b), int(q)) for n, b, q in self._db.execute("SELECT node_id, boot, seq FROM node_seen")]
 
     def count(self) -> int:
         """Messages still waiting for acknowledgement."""

@@ -19,10 +19,11 @@ from pydantic import ValidationError
 
 from gateway.outbox import PRIORITY_EMERGENCY, PRIORITY_TELEMETRY, InboundFrame, Outbox, OutboxMessage
 from gateway.radio.base import RadioLink, RadioPacket
+from gateway.replay_guard import ReplayGuard
 from gateway.verifier import FrameVerifier
 from protocol import topics
 from protocol.envelopes import AppAck, Downlink, GatewayStatus, Uplink, UplinkBatch, UplinkItem
-from protocol.frames import FrameError
+from protocol.frames import Frame, FrameError
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class GatewayService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._outbox = Outbox(settings.outbox_path, settings.outbox_capacity)
+        self._guard = ReplayGuard(self._outbox.seen())
+        self._last_downlink: dict[int, bytes] = {}
         self._inflight: dict[int, float] = {}
         self._cursor = {PRIORITY_EMERGENCY: 0, PRIORITY_TELEMETRY: 0}
         self._connected = False
@@ -199,7 +202,7 @@ class GatewayService:
             else:
                 self._link_changed(ev.connected)
         if inbound:
-            self._outbox.add(inbound)
+            self._outbox.add(inbound, self._guard.newest())
             self._outbox_pending = self._outbox.count()
             self.counts["stored"] += len(inbound)
 
@@ -210,8 +213,24 @@ class GatewayService:
         except FrameError as exc:
             self._reject(exc.reason, f"from radio node {packet.from_node:08x}: {exc}")
             return None
+        verdict = self._guard.check(*frame.event_id)
+        if verdict == "replay":
+            self._reject("replay", f"{frame.kind} {frame.event_id} is older than what node {frame.node_id:08x} sent")
+            return None
+        if verdict == "duplicate":
+            self._duplicate(frame)
+            return None
+        self._guard.accept(*frame.event_id)
         received_at = datetime.now(UTC).isoformat()
         return InboundFrame(frame.node_id, frame.kind, packet.frame, received_at, packet.rssi, packet.snr)
+
+    def _duplicate(self, frame: Frame) -> None:
+        """A repeat heard on the mesh or a button's retry: nothing new for central. A retrying button
+        missed its answer, so it hears the last downlink again from here."""
+        self.counts["duplicates"] += 1
+        last = self._last_downlink.get(frame.node_id)
+        if frame.kind in ("sos", "sos_cancel") and last is not None:
+            self._transmit(frame.node_id, last)
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1
@@ -234,13 +253,18 @@ class GatewayService:
         except ValidationError as exc:
             self._reject("invalid_downlink", str(exc).splitlines()[0])
             return
+        frame = bytes.fromhex(down.frame)
+        self._last_downlink[down.node_id] = frame
+        self._transmit(down.node_id, frame)
+
+    def _transmit(self, node_id: int, frame: bytes) -> None:
         try:
-            self._radio.send(down.node_id, bytes.fromhex(down.frame))
+            self._radio.send(node_id, frame)
         except ConnectionError as exc:
-            # The button retries its SOS until answered and central answers every retry, so a
-            # downlink lost to a radio outage is repaired by the next retry, not queued here.
+            # The button retries its SOS until answered, and a retry heard here gets the last downlink
+            # again (see _duplicate): a downlink lost to a radio outage is repaired then, not queued.
             self.counts["downlinks_failed"] += 1
-            log.warning("gateway %s: downlink to %08x lost: %s", self.settings.gateway_id, down.node_id, exc)
+            log.warning("gateway %s: downlink to %08x lost: %s", self.settings.gateway_id, node_id, exc)
             return
         self.counts["downlinks"] += 1
 

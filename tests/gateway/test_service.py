@@ -130,3 +130,55 @@ def test_downlink_reaches_the_node(gateway: GatewayService, central: MqttPeer, a
     central.publish(topics.downlink(WARD, GW, BUTTON), b"{not json")
     wait_until(lambda: heard == [ack], what="ACK on the air")
     wait_until(lambda: gateway.stats()["rejected_by_reason"] == {"invalid_downlink": 1}, what="bad downlink counted")
+
+
+def test_mesh_duplicates_are_counted_once_and_replays_refused(
+    gateway: GatewayService, central: MqttPeer, air: Air
+) -> None:
+    for seq in (5, 6):
+        air.transmit(SENSOR, _reading(seq))
+    air.transmit(SENSOR, _reading(6))  # the mesh repeated it
+    air.transmit(SENSOR, _reading(7))
+    wait_until(lambda: gateway.stats().get("stored") == 3, what="three new frames stored")
+    wait_until(lambda: gateway.stats().get("duplicates") == 1, what="the repeat counted")
+    old = frames.encode(frames.Frame(SENSOR, 0, 99, 1_700_000_000, frames.WaterLevel(5000, 90)), KEY_S)
+    air.transmit(0x0C000001, old)  # captured in an earlier boot epoch, played back now
+    wait_until(lambda: gateway.stats()["rejected_by_reason"] == {"replay": 1}, what="the replay refused")
+    wait_until(lambda: _frames_published(central) == 3, what="only the new frames published")
+
+
+def test_a_retrying_button_hears_the_last_downlink_again(
+    gateway: GatewayService, central: MqttPeer, air: Air
+) -> None:
+    heard: list[bytes] = []
+    air.attach(BUTTON, lambda _f, frame: heard.append(frame))
+    sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_500, frames.Sos(1, 2)), KEY_B)
+    air.transmit(BUTTON, sos)
+    wait_until(lambda: _frames_published(central) == 1, what="the SOS published")
+    ack = frames.encode(frames.Frame(BUTTON, 7, 1, 0, frames.Ack(1, 1, 42, 1)), KEY_B)
+    central.publish(topics.downlink(WARD, GW, BUTTON), Downlink(node_id=BUTTON, frame=ack.hex()).model_dump_json())
+    wait_until(lambda: heard == [ack], what="the ACK")
+    air.transmit(BUTTON, sos)  # the button missed it and retries
+    wait_until(lambda: heard == [ack, ack], what="the ACK again, from the gateway")
+    assert _frames_published(central) == 1
+
+
+def test_replay_memory_survives_a_restart(
+    tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry, central: MqttPeer
+) -> None:
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), registry)
+    gw.start()
+    for seq in range(300):
+        air.transmit(SENSOR, _reading(seq))
+    wait_until(lambda: gw.stats().get("stored") == 300, what="frames stored")
+    gw.stop()
+    gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), registry)
+    gw.start()
+    try:
+        air.transmit(SENSOR, _reading(3))
+        air.transmit(SENSOR, _reading(300))
+        wait_until(lambda: gw.stats().get("stored") == 1, what="the new frame")
+        assert gw.stats()["rejected_by_reason"] == {"replay": 1}
+    finally:
+        gw.stop()
