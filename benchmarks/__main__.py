@@ -5,12 +5,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import airtime, outbox_replay, telemetry_throughput
+from benchmarks import airtime, geolocate, outbox_replay, telemetry_throughput
 
 BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "telemetry_throughput": telemetry_throughput.run,
     "airtime": airtime.run,
     "outbox_replay": outbox_replay.run,
+    "geolocate": geolocate.run,
 }
 
 

@@ -37,8 +37,10 @@ def _cmd_central(args: argparse.Namespace) -> int:
     from central.service import run
 
     host, port = args.broker
+    layer = {"wards_path": args.wards, "authorities_path": args.authorities}
     run(CentralSettings(db_path=args.db, broker_host=host, broker_port=port, api_host=args.host,
-                        api_port=args.port, registry_path=args.registry))
+                        api_port=args.port, registry_path=args.registry,
+                        **{k: v for k, v in layer.items() if v is not None}))
     return 0
 
 
@@ -91,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     central.add_argument("--registry", type=Path, required=True, help="node registry JSON")
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8080)
+    central.add_argument("--wards", type=Path, default=None, help="ward layer from `floodmesh wards import`")
+    central.add_argument("--authorities", type=Path, default=None, help="authorities CSV for that layer")
     central.set_defaults(func=_cmd_central)
 
     gateway = sub.add_parser("gateway", help="run a ward gateway beside its radio")
@@ -103,8 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.set_defaults(func=_cmd_gateway)
 
     from edge_nodes.commands import add_parser as add_nodes_parser
+    from floodmesh.wards_cli import add_parser as add_wards_parser
 
     add_nodes_parser(sub)
+    add_wards_parser(sub)
     return parser
 
 

@@ -10,12 +10,15 @@ its shape at a coarser step; an SOS or a cancel is never dropped, even past the 
 """
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 PRIORITY_EMERGENCY = 0
 PRIORITY_TELEMETRY = 1
+CASE_EVENTS = "case_events"  # a message holding the ward's case events (JSON), not a radio frame
+EMERGENCY_KINDS = ("sos", "sos_cancel", CASE_EVENTS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -50,8 +53,8 @@ class InboundFrame:
 
     @property
     def priority(self) -> int:
-        """Emergencies first: an SOS (or its cancel) must never wait behind telemetry."""
-        return PRIORITY_EMERGENCY if self.kind in ("sos", "sos_cancel") else PRIORITY_TELEMETRY
+        """Emergencies first: an SOS, its cancel, or the ward's case history never waits behind telemetry."""
+        return PRIORITY_EMERGENCY if self.kind in EMERGENCY_KINDS else PRIORITY_TELEMETRY
 
 
 @dataclass(frozen=True)
@@ -82,24 +85,17 @@ class Outbox:
         self._db.executescript(_SCHEMA)
         self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
-    def add(
-        self, frames: Sequence[InboundFrame], seen: Iterable[tuple[int, int, int]] = ()
-    ) -> list[OutboxMessage]:
-        """Store frames durably in one transaction, with the newest (node, boot, seq) seen by then,
-        so that a restarted gateway still tells replays from new frames; returns the stored frames."""
-        out: list[OutboxMessage] = []
+    def ensure_schema(self, script: str) -> None:
+        """Create tables kept beside the outbox (outside any transaction: executescript commits)."""
+        self._db.executescript(script)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable transaction; other tables kept beside the outbox (the ward's local cases)
+        are written in it too, so a case and the events announcing it exist together or not at all."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany("INSERT OR REPLACE INTO node_seen (node_id, boot, seq) VALUES (?, ?, ?)", seen)
-            for f in frames:
-                cur = self._db.execute(
-                    "INSERT INTO outbox (priority, node_id, kind, frame, received_at, rssi, snr)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (f.priority, f.node_id, f.kind, f.frame, f.received_at, f.rssi, f.snr),
-                )
-                msg_id = int(cur.lastrowid or 0)
-                out.append(OutboxMessage(msg_id, f.priority, f.node_id, f.kind, f.frame, f.received_at, f.rssi, f.snr))
-            self._count += len(out)
+            yield self._db
             while self.capacity is not None and self._count > self.capacity and self._thin():
                 pass
             self._db.execute("COMMIT")
@@ -107,7 +103,25 @@ class Outbox:
             self._db.execute("ROLLBACK")
             self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
             raise
-        return out
+
+    def insert(self, db: sqlite3.Connection, f: InboundFrame) -> OutboxMessage:
+        """Add one message inside ``transaction()``."""
+        cur = db.execute(
+            "INSERT INTO outbox (priority, node_id, kind, frame, received_at, rssi, snr) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (f.priority, f.node_id, f.kind, f.frame, f.received_at, f.rssi, f.snr),
+        )
+        self._count += 1
+        return OutboxMessage(int(cur.lastrowid or 0), f.priority, f.node_id, f.kind, f.frame, f.received_at, f.rssi,
+                             f.snr)
+
+    def add(
+        self, frames: Sequence[InboundFrame], seen: Iterable[tuple[int, int, int]] = ()
+    ) -> list[OutboxMessage]:
+        """Store frames durably in one transaction, with the newest (node, boot, seq) seen by then,
+        so that a restarted gateway still tells replays from new frames; returns the stored frames."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO node_seen (node_id, boot, seq) VALUES (?, ?, ?)", seen)
+            return [self.insert(db, f) for f in frames]
 
     def _thin(self) -> int:
         """Drop every other stored reading, keeping each node's latest; returns how many went."""

@@ -4,25 +4,32 @@ One worker thread owns the outbox and does all the work; the radio and paho call
 events, so neither blocks on SQLite nor calls back into its own client.
 """
 
+import json
 import logging
 import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from gateway.outbox import PRIORITY_EMERGENCY, PRIORITY_TELEMETRY, InboundFrame, Outbox, OutboxMessage
+from gateway.directory import DirectoryCache
+from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox
+from gateway.publisher import UplinkPublisher
 from gateway.radio.base import RadioLink, RadioPacket
 from gateway.replay_guard import ReplayGuard
 from gateway.verifier import FrameVerifier
+from gateway.ward_cases import WardCaseBook
+from gateway.ward_mode import WardMode
 from protocol import topics
-from protocol.envelopes import AppAck, Downlink, GatewayStatus, Uplink, UplinkBatch, UplinkItem
+from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame, FrameError
 from protocol.registry import NodeRegistry
 
@@ -46,16 +53,20 @@ class GatewaySettings:
     outbox_capacity: int = 2_000_000
     # Frames per MQTT message while draining a backlog (a lone frame is always sent on its own).
     batch_max: int = 200
+    # An SOS central has not acknowledged in this long is handled by the ward itself.
+    autonomy_after_s: float = 30.0
 
 
 @dataclass(frozen=True)
-class _Acked:
-    ack: AppAck
-
-
-@dataclass(frozen=True)
-class _Down:
+class _Mqtt:
+    topic: str
     payload: bytes
+
+
+@dataclass(frozen=True)
+class _Text:
+    from_node: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,8 @@ class _Link:
     connected: bool
 
 
-_Event = RadioPacket | _Acked | _Down | _Link
+_Event = RadioPacket | _Mqtt | _Text | _Link
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class GatewayService:
@@ -79,13 +91,17 @@ class GatewayService:
         self._outbox = Outbox(settings.outbox_path, settings.outbox_capacity)
         self._guard = ReplayGuard(self._outbox.seen())
         self._last_downlink: dict[int, bytes] = {}
-        self._inflight: dict[int, float] = {}
-        self._cursor = {PRIORITY_EMERGENCY: 0, PRIORITY_TELEMETRY: 0}
         self._connected = False
         self.rejected: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
-        self._outbox_pending = 0
         self._client = self._make_client()
+        s = settings
+        self._publisher = UplinkPublisher(self._client, self._outbox, s.ward, s.gateway_id, s.window, s.batch_max,
+                                          s.retry_s)
+        directory = DirectoryCache(s.outbox_path.with_name(s.outbox_path.stem + "-directory.json"), s.ward)
+        self.ward = WardMode(radio, registry, WardCaseBook(self._outbox, s.gateway_id, s.ward), directory,
+                             s.autonomy_after_s)
+        self.ward.restore(self._outbox.pending(PRIORITY_EMERGENCY, 0, 1_000_000))
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
@@ -96,19 +112,19 @@ class GatewayService:
         will = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=False).model_dump_json()
         client.will_set(topics.status(s.ward, s.gateway_id), will, qos=1, retain=True)
         client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
+        client.on_disconnect = lambda *_: self._events.put(_Link(False))
+        client.on_message = lambda _c, _u, msg: self._events.put(_Mqtt(msg.topic, bytes(msg.payload)))
         return client
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the outbox, connect to the broker, start listening to the radio."""
-        self._outbox_pending = self._outbox.count()
+        """Connect to the broker, start the worker, start listening to the radio."""
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.settings.gateway_id}", daemon=True)
         self._thread.start()
         self._client.connect_async(self.settings.broker_host, self.settings.broker_port, keepalive=30)
         self._client.loop_start()
+        self._radio.set_text_handler(lambda node, text: self._events.put(_Text(node, text)))
         self._radio.start(self._events.put)
 
     def stop(self) -> None:
@@ -123,15 +139,18 @@ class GatewayService:
 
     def stats(self) -> dict[str, object]:
         """Counters for status lines and tests."""
+        rejected = self.rejected + self.ward.rejected + self._radio_rejected()
         return {
             **self.counts,
+            **self.ward.counts,
+            "published": self._publisher.published,
             "connected": self._connected,
             "radio": self._radio.state,
-            "outbox_pending": self._outbox_pending,
-            "in_flight": len(self._inflight),
+            "outbox_pending": self._outbox.count(),
+            "in_flight": self._publisher.in_flight,
             "thinned": self._outbox.thinned,
-            "rejected": sum(self.rejected.values()) + sum(self._radio_rejected().values()),
-            "rejected_by_reason": dict(self.rejected + self._radio_rejected()),
+            "rejected": sum(rejected.values()),
+            "rejected_by_reason": dict(rejected),
         }
 
     def _radio_rejected(self) -> Counter[str]:
@@ -139,42 +158,29 @@ class GatewayService:
         rejected = getattr(self._radio, "rejected", None)
         return rejected if isinstance(rejected, Counter) else Counter()
 
-    # --- paho callbacks: enqueue only ------------------------------------------------------------
-
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
             log.warning("gateway %s: broker refused connection: %s", self.settings.gateway_id, reason)
             return
         s = self.settings
-        client.subscribe([(topics.downlink_filter(s.ward, s.gateway_id), 1), (topics.app_ack(s.ward, s.gateway_id), 1)])
+        client.subscribe([(topics.downlink_filter(s.ward, s.gateway_id), 1), (topics.app_ack(s.ward, s.gateway_id), 1),
+                          (topics.directory(s.ward), 1), (topics.alerts(s.ward), 1)])
         self._events.put(_Link(True))
-
-    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        log.info("gateway %s: backhaul down (%s)", self.settings.gateway_id, reason)
-        self._events.put(_Link(False))
-
-    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        if msg.topic.endswith("/ack"):
-            try:
-                self._events.put(_Acked(AppAck.model_validate_json(msg.payload)))
-            except ValidationError as exc:
-                self._reject("invalid_ack", str(exc).splitlines()[0])
-        else:
-            self._events.put(_Down(bytes(msg.payload)))
 
     # --- worker ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
         last_retry_check = time.monotonic()
         while not self._stop.is_set():
-            events = self._take_events()
-            self._handle(events)
+            self._handle(self._take_events())
             now = time.monotonic()
             if now - last_retry_check >= 1.0:
                 last_retry_check = now
-                self._expire_inflight(now)
+                if self._publisher.expire(now):
+                    log.info("gateway %s: unacknowledged messages, publishing again", self.settings.gateway_id)
+            self.ward.tick(self._connected)
             if self._connected:
-                self._pump()
+                self._publisher.pump()
 
     def _take_events(self) -> list[_Event]:
         try:
@@ -189,24 +195,26 @@ class GatewayService:
         return events
 
     def _handle(self, events: list[_Event]) -> None:
-        inbound: list[InboundFrame] = []
+        inbound: list[tuple[InboundFrame, Frame]] = []
         for ev in events:
             if isinstance(ev, RadioPacket):
-                frame = self._verify(ev)
-                if frame is not None:
-                    inbound.append(frame)
-            elif isinstance(ev, _Acked):
-                self._forget(ev.ack)
-            elif isinstance(ev, _Down):
-                self._downlink(ev.payload)
+                verified = self._verify(ev)
+                if verified is not None:
+                    inbound.append(verified)
+            elif isinstance(ev, _Mqtt):
+                self._from_central(ev.topic, ev.payload)
+            elif isinstance(ev, _Text):
+                self.ward.on_text(ev.from_node, ev.text)
             else:
                 self._link_changed(ev.connected)
         if inbound:
-            self._outbox.add(inbound, self._guard.newest())
-            self._outbox_pending = self._outbox.count()
-            self.counts["stored"] += len(inbound)
+            stored = self._outbox.add([f for f, _ in inbound], self._guard.newest())
+            self.counts["stored"] += len(stored)
+            for msg, (_f, frame) in zip(stored, inbound, strict=True):
+                if msg.kind == "sos":
+                    self.ward.sos_stored(msg, frame)
 
-    def _verify(self, packet: RadioPacket) -> InboundFrame | None:
+    def _verify(self, packet: RadioPacket) -> tuple[InboundFrame, Frame] | None:
         self.counts["heard"] += 1
         try:
             frame = self._verifier.verify(packet.frame)
@@ -222,7 +230,7 @@ class GatewayService:
             return None
         self._guard.accept(*frame.event_id)
         received_at = datetime.now(UTC).isoformat()
-        return InboundFrame(frame.node_id, frame.kind, packet.frame, received_at, packet.rssi, packet.snr)
+        return InboundFrame(frame.node_id, frame.kind, packet.frame, received_at, packet.rssi, packet.snr), frame
 
     def _duplicate(self, frame: Frame) -> None:
         """A repeat heard on the mesh or a button's retry: nothing new for central. A retrying button
@@ -236,26 +244,54 @@ class GatewayService:
         self.rejected[reason] += 1
         log.warning("gateway %s refused %s: %s", self.settings.gateway_id, reason, detail)
 
+    # --- from central ----------------------------------------------------------------------------
+
+    def _from_central(self, topic: str, payload: bytes) -> None:
+        s = self.settings
+        if topic == topics.directory(s.ward):
+            if not self.ward.directory.update(payload):
+                self._reject("invalid_directory", topic)
+        elif topic == topics.alerts(s.ward):
+            self._broadcast_alert(payload)
+        elif topic.endswith("/ack"):
+            self._parsed(AppAck, payload, "invalid_ack", self._forget)
+        elif topic.endswith("/down/text"):
+            self._parsed(TextDownlink, payload, "invalid_text_downlink", lambda t: self._send_text(t.node_id, t.text))
+        else:
+            self._parsed(Downlink, payload, "invalid_downlink", self._downlink)
+
+    def _parsed(self, model: type[_M], payload: bytes, reason: str, then: Callable[[_M], None]) -> None:
+        try:
+            message = model.model_validate_json(payload)
+        except ValidationError as exc:
+            self._reject(reason, str(exc).splitlines()[0])
+            return
+        then(message)
+
     def _forget(self, ack: AppAck) -> None:
         ids = [*ack.msg_ids, *(r.msg_id for r in ack.refused)]
         for r in ack.refused:
             log.warning("gateway %s: central refused msg %d: %s", self.settings.gateway_id, r.msg_id, r.reason)
-        for msg_id in ids:
-            self._inflight.pop(msg_id, None)
+        self._publisher.acknowledged(ids)
+        self.ward.acked(ids)
         removed = self._outbox.forget(ids)
-        self._outbox_pending = self._outbox.count()
         self.counts["acked"] += removed
         self.counts["refused_by_central"] += len(ack.refused)
 
-    def _downlink(self, payload: bytes) -> None:
+    def _broadcast_alert(self, payload: bytes) -> None:
         try:
-            down = Downlink.model_validate_json(payload)
-        except ValidationError as exc:
-            self._reject("invalid_downlink", str(exc).splitlines()[0])
+            text = str(json.loads(payload)["text"])
+        except (ValueError, KeyError, TypeError):
+            self._reject("invalid_alert", "alert without a text")
             return
+        self.counts["alerts_broadcast"] += 1
+        self._send_text(None, text.encode("utf-8")[:MESH_TEXT_MAX].decode("utf-8", "ignore"))
+
+    def _downlink(self, down: Downlink) -> None:
         frame = bytes.fromhex(down.frame)
         self._last_downlink[down.node_id] = frame
         self._transmit(down.node_id, frame)
+        self.ward.learn_downlink(down.node_id, frame)
 
     def _transmit(self, node_id: int, frame: bytes) -> None:
         try:
@@ -268,70 +304,22 @@ class GatewayService:
             return
         self.counts["downlinks"] += 1
 
+    def _send_text(self, node_id: int | None, text: str) -> None:
+        try:
+            self._radio.send_text(node_id, text)
+        except ConnectionError as exc:
+            self.counts["texts_failed"] += 1
+            log.warning("gateway %s: text lost: %s", self.settings.gateway_id, exc)
+            return
+        self.counts["texts_relayed"] += 1
+
     def _link_changed(self, connected: bool) -> None:
         self._connected = connected
-        # Whatever was in flight may be lost with the old connection: publish it again (central
-        # dedupes on the frame's identity, so a repeat is harmless; a loss is not).
-        self._restart_drain()
+        self._publisher.restart()
         if connected:
             s = self.settings
-            status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox_pending)
+            status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count())
             self._client.publish(topics.status(s.ward, s.gateway_id), status.model_dump_json(), qos=1, retain=True)
-
-    def _restart_drain(self) -> None:
-        self._inflight.clear()
-        self._cursor = {PRIORITY_EMERGENCY: 0, PRIORITY_TELEMETRY: 0}
-
-    def _expire_inflight(self, now: float) -> None:
-        if any(now - sent > self.settings.retry_s for sent in self._inflight.values()):
-            log.info("gateway %s: unacknowledged messages, publishing again", self.settings.gateway_id)
-            self._restart_drain()
-
-    def _pump(self) -> None:
-        """Publish stored messages, SOS first, keeping at most ``window`` unacknowledged."""
-        for priority in (PRIORITY_EMERGENCY, PRIORITY_TELEMETRY):
-            room = self.settings.window - len(self._inflight)
-            if room <= 0:
-                return
-            pending = self._outbox.pending(priority, self._cursor[priority], room)
-            if len(pending) == 1:
-                self._publish(pending[0])  # a lone frame (a fresh SOS) goes at once, on its own topic
-            for start in range(0, len(pending) if len(pending) > 1 else 0, self.settings.batch_max):
-                self._publish_batch(pending[start : start + self.settings.batch_max])
-            if pending:
-                self._cursor[priority] = pending[-1].msg_id
-
-    def _publish_batch(self, msgs: list[OutboxMessage]) -> None:
-        s = self.settings
-        items = [
-            UplinkItem.model_construct(
-                msg_id=m.msg_id, received_at=datetime.fromisoformat(m.received_at), rssi=m.rssi, snr=m.snr,
-                frame=m.frame.hex(),
-            )
-            for m in msgs
-        ]
-        envelope = UplinkBatch.model_construct(v=1, gateway=s.gateway_id, ward=s.ward, items=items)
-        self._client.publish(topics.uplink(s.ward, s.gateway_id, "batch"), envelope.model_dump_json(), qos=1)
-        sent = time.monotonic()
-        for m in msgs:
-            self._inflight[m.msg_id] = sent
-        self.counts["published"] += len(msgs)
-
-    def _publish(self, msg: OutboxMessage) -> None:
-        s = self.settings
-        envelope = Uplink.model_construct(
-            v=1,
-            msg_id=msg.msg_id,
-            gateway=s.gateway_id,
-            ward=s.ward,
-            received_at=datetime.fromisoformat(msg.received_at),
-            rssi=msg.rssi,
-            snr=msg.snr,
-            frame=msg.frame.hex(),
-        )
-        self._client.publish(topics.uplink(s.ward, s.gateway_id, msg.kind), envelope.model_dump_json(), qos=1)
-        self._inflight[msg.msg_id] = time.monotonic()
-        self.counts["published"] += 1
 
 
 def run_gateway(settings: GatewaySettings, radio: RadioLink, registry: NodeRegistry) -> None:

@@ -142,3 +142,14 @@ class WardDirectory(_Envelope):
     authority: str = Field(min_length=1, max_length=200)
     officers: list[DutyOfficer] = Field(default_factory=list)
     escalation: list[str] = Field(default_factory=list, description="next levels, e.g. district, then the IOC")
+
+
+MESH_TEXT_MAX = 200  # bytes of UTF-8 that fit one Meshtastic text packet with room to spare
+
+
+class TextDownlink(_Envelope):
+    """Central -> gateway on ``down/text``: a text for an official's radio (``node_id`` None = all)."""
+
+    v: Literal[1] = 1
+    node_id: int | None = Field(default=None, ge=1, le=0xFFFFFFFF)
+    text: str = Field(min_length=1, max_length=MESH_TEXT_MAX)

@@ -2,7 +2,8 @@
 
 - ``up/<kind>``: a gateway forwards one radio frame (``kind`` is the frame type's name);
   ``up/batch`` carries many frames at once (an ``UplinkBatch``) while an outbox drains.
-- ``down/<node>``: central sends a frame to node ``<node>`` (8 hex digits) through that gateway.
+- ``down/<node>``: central sends a frame to node ``<node>`` (8 hex digits) through that gateway;
+  ``down/text`` carries a text for officials' radios (a ``TextDownlink``).
 - ``ack``: central's end-to-end acknowledgement; the gateway's outbox forgets a message only then.
 - ``status``: the gateway's retained online/offline state (also its MQTT last will).
 
@@ -53,6 +54,11 @@ def uplink(ward: str, gateway: str, kind: str) -> str:
 def downlink(ward: str, gateway: str, node_id: int) -> str:
     """Topic on which central sends a frame for ``node_id`` to ``gateway``."""
     return f"{PREFIX}/{_segment(ward, 'ward')}/{_segment(gateway, 'gateway')}/down/{node_segment(node_id)}"
+
+
+def text_downlink(ward: str, gateway: str) -> str:
+    """Topic on which central sends a text for officials' radios through ``gateway``."""
+    return f"{PREFIX}/{_segment(ward, 'ward')}/{_segment(gateway, 'gateway')}/down/text"
 
 
 def downlink_filter(ward: str, gateway: str) -> str:

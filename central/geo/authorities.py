@@ -17,12 +17,21 @@ class Authority:
     escalation: str
 
 
+COLUMNS = ("ward_code", "authority", "duty_officer", "phone", "radio_node_id", "escalation")
+
+
 def load_authorities(path: Path) -> dict[str, Authority]:
-    """Authorities by ward code from authorities.csv."""
+    """Authorities by ward code from authorities.csv; a bad header or radio id is a ValueError naming the line."""
     result: dict[str, Authority] = {}
     with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
+        reader = csv.DictReader(fh)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+        for row in reader:
             radio = row.get("radio_node_id") or ""
+            if radio.strip() and not _is_hex(radio.strip()):
+                raise ValueError(f"{path}:{reader.line_num}: radio_node_id {radio!r} is not hex")
             result[row["ward_code"]] = Authority(
                 ward_code=row["ward_code"],
                 authority=row["authority"],
@@ -32,3 +41,11 @@ def load_authorities(path: Path) -> dict[str, Authority]:
                 escalation=row["escalation"],
             )
     return result
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        int(text, 16)
+    except ValueError:
+        return False
+    return True

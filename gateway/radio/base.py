@@ -16,6 +16,7 @@ class RadioPacket:
 
 
 PacketHandler = Callable[[RadioPacket], None]
+TextHandler = Callable[[int, str], None]  # (from node, text): ward officials' messages
 
 
 class RadioLink(Protocol):
@@ -28,6 +29,12 @@ class RadioLink(Protocol):
 
     def send(self, node_id: int, frame: bytes) -> None:
         """Transmit ``frame`` addressed to ``node_id``."""
+
+    def set_text_handler(self, handler: TextHandler) -> None:
+        """Deliver plain text messages heard on the mesh to ``handler``."""
+
+    def send_text(self, node_id: int | None, text: str) -> None:
+        """Send a text message to one node, or to everyone on the channel (``None``)."""
 
     def close(self) -> None:
         """Stop receiving and release the radio."""

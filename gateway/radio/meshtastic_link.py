@@ -11,7 +11,7 @@ from typing import Any
 
 from pubsub import pub
 
-from gateway.radio.base import PacketHandler, RadioPacket
+from gateway.radio.base import PacketHandler, RadioPacket, TextHandler
 from protocol.mesh import FLOODMESH_PORTNUM
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class MeshtasticRadioLink:
         self._max_backoff_s = max_backoff_s
         self._iface: Any = None
         self._on_packet: PacketHandler | None = None
+        self._on_text: TextHandler | None = None
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._reconnecting = threading.Lock()
@@ -120,6 +121,11 @@ class MeshtasticRadioLink:
         if interface is not self._iface or self._on_packet is None:
             return
         decoded = packet.get("decoded") or {}
+        if decoded.get("portnum") == "TEXT_MESSAGE_APP" and self._on_text is not None:
+            payload = decoded.get("payload")
+            text = decoded.get("text") or (bytes(payload).decode("utf-8", "replace") if payload else "")
+            self._on_text(int(packet.get("from", 0)), str(text))
+            return
         if decoded.get("portnum") not in (FLOODMESH_PORTNUM, str(FLOODMESH_PORTNUM)):
             self.foreign_packets += 1
             return
@@ -139,6 +145,17 @@ class MeshtasticRadioLink:
             if self._iface is None:
                 raise ConnectionError("radio link is down")
             self._iface.sendData(frame, destinationId=node_id, portNum=FLOODMESH_PORTNUM, wantAck=False)
+
+    def set_text_handler(self, handler: TextHandler) -> None:
+        """Deliver TEXT_MESSAGE_APP messages to ``handler``."""
+        self._on_text = handler
+
+    def send_text(self, node_id: int | None, text: str) -> None:
+        """Send a text message; ConnectionError while the link is down."""
+        with self._lock:
+            if self._iface is None:
+                raise ConnectionError("radio link is down")
+            self._iface.sendText(text, destinationId=node_id if node_id is not None else "^all", wantAck=False)
 
     def close(self) -> None:
         """Stop reconnecting, unsubscribe and close the interface."""

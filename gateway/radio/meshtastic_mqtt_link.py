@@ -9,18 +9,16 @@ import itertools
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from gateway.meshtastic_mqtt import MeshMqttError, ServiceEnvelopeIntake, TextMessage, build_envelope
-from gateway.radio.base import PacketHandler, RadioPacket
-from protocol.mesh import FLOODMESH_PORTNUM
+from gateway.radio.base import PacketHandler, RadioPacket, TextHandler
+from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
 
 log = logging.getLogger(__name__)
 
-TextHandler = Callable[[TextMessage], None]
 
 
 class MeshtasticMqttLink:
@@ -77,14 +75,25 @@ class MeshtasticMqttLink:
         if isinstance(heard, RadioPacket) and self._on_packet is not None:
             self._on_packet(heard)
         elif isinstance(heard, TextMessage) and self._on_text is not None:
-            self._on_text(heard)
+            self._on_text(heard.from_node, heard.text)
 
     def send(self, node_id: int, frame: bytes) -> None:
         """Publish a downlink as the gateway's radio would relay it."""
+        self._publish(node_id, FLOODMESH_PORTNUM, frame)
+
+    def _publish(self, node_id: int, portnum: int, data: bytes) -> None:
         payload = build_envelope(self._channel, f"!{self._gateway_node:08x}", self._key, self._gateway_node, node_id,
-                                 next(self._ids) & 0xFFFFFFFF, FLOODMESH_PORTNUM, frame)
+                                 next(self._ids) & 0xFFFFFFFF, portnum, data)
         topic = f"msh/{self._region}/2/e/{self._channel}/!{self._gateway_node:08x}"
         self._client.publish(topic, payload, qos=1)
+
+    def set_text_handler(self, handler: TextHandler) -> None:
+        """Deliver officials' text messages to ``handler``."""
+        self._on_text = handler
+
+    def send_text(self, node_id: int | None, text: str) -> None:
+        """Publish a text message as the gateway's radio would relay it."""
+        self._publish(node_id if node_id is not None else 0xFFFFFFFF, TEXT_MESSAGE_PORTNUM, text.encode("utf-8"))
 
     def close(self) -> None:
         """Disconnect."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from gateway.radio.base import PacketHandler, RadioPacket
 
 Listener = Callable[[int, bytes], None]
+TextListener = Callable[[int, str], None]
 
 
 class Air:
@@ -18,6 +19,7 @@ class Air:
 
     def __init__(self, loss: float = 0.0, seed: int | None = None) -> None:
         self._listeners: dict[int, Listener] = {}
+        self._text_listeners: dict[int, TextListener] = {}
         self._lock = threading.Lock()
         self._rng = random.Random(seed)  # noqa: S311 - loss simulation, not security
         self.loss = loss
@@ -29,10 +31,24 @@ class Air:
         with self._lock:
             self._listeners[station_id] = listener
 
+    def attach_text(self, station_id: int, listener: TextListener) -> None:
+        """Let ``station_id`` read text messages (a handheld radio's screen)."""
+        with self._lock:
+            self._text_listeners[station_id] = listener
+
     def detach(self, station_id: int) -> None:
         """Stop delivering to ``station_id``."""
         with self._lock:
             self._listeners.pop(station_id, None)
+            self._text_listeners.pop(station_id, None)
+
+    def transmit_text(self, from_id: int, text: str, to_id: int | None = None) -> None:
+        """A text message (Meshtastic TEXT_MESSAGE_APP) to one station or all."""
+        with self._lock:
+            targets = [fn for sid, fn in self._text_listeners.items()
+                       if sid != from_id and (to_id is None or sid == to_id)]
+        for listener in targets:
+            listener(from_id, text)
 
     def transmit(self, from_id: int, frame: bytes, to_id: int | None = None) -> None:
         """Send ``frame`` from ``from_id`` to one station or (``to_id`` None) to all others."""
@@ -69,6 +85,14 @@ class SimRadioLink:
     def send(self, node_id: int, frame: bytes) -> None:
         """Transmit a downlink to one node."""
         self.air.transmit(self.station_id, frame, to_id=node_id)
+
+    def set_text_handler(self, handler: TextListener) -> None:
+        """Read text messages from the air."""
+        self.air.attach_text(self.station_id, handler)
+
+    def send_text(self, node_id: int | None, text: str) -> None:
+        """Send a text message."""
+        self.air.transmit_text(self.station_id, text, to_id=node_id)
 
     def close(self) -> None:
         """Detach from the air."""

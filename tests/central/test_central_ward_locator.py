@@ -1,11 +1,17 @@
-"""WardLocator: inside, nearest (border, sea) and IOC answers over the shipped 40 wards."""
+"""WardLocator: inside, nearest (border, sea) and IOC answers over the shipped 40 wards and small layers with
+holes, exclaves (MultiPolygons) and overlaps."""
 
 import json
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+import shapely
+from shapely.geometry import mapping
 
 from central.core.config import DATA_DIR
-from central.geo.ward_locator import WardLocator
+from central.geo.ward_locator import WardLocator, WardMatch
 
 
 @pytest.mark.unit
@@ -80,3 +86,71 @@ def test_ward_lookup_by_code_has_authority(locator: WardLocator) -> None:
     assert locator.authority_name("nope") == "Hue IOC"
     assert len(locator.wards) == 40
     assert len(locator.feature_collection()["features"]) == 40
+
+
+def _layer(tmp_path: Path) -> Path:
+    """A with a hole; B a MultiPolygon whose island sits inside A's hole (the rest of the hole is a lake)."""
+    a = shapely.Polygon(_box(107.0, 16.0, 107.1, 16.1).exterior, [_box(107.03, 16.03, 107.07, 16.07).exterior])
+    b = shapely.MultiPolygon([_box(107.1, 16.0, 107.2, 16.1), _box(107.04, 16.04, 107.06, 16.06)])
+    overlap = _box(107.19, 16.0, 107.3, 16.1)  # C overlaps B by 0.01°: B (lower index) wins there
+    features = [
+        {"type": "Feature", "properties": {"code": code, "name": code}, "geometry": mapping(g)}
+        for code, g in (("A", a), ("B", b), ("C", overlap))
+    ]
+    path = tmp_path / "wards.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> Any:
+    return shapely.box(x0, y0, x1, y1)
+
+
+@pytest.mark.unit
+def test_hole_exclave_and_lake(tmp_path: Path) -> None:
+    loc = WardLocator.from_geojson(_layer(tmp_path), {}, tolerance_m=50.0)
+    assert loc.locate(107.01, 16.05) == WardMatch("A", "A", "inside")
+    assert loc.locate(107.15, 16.05) == WardMatch("B", "B", "inside")  # B's main part
+    assert loc.locate(107.05, 16.05) == WardMatch("B", "B", "inside")  # B's island in A's hole
+    lake = loc.locate(107.032, 16.05)  # in A's hole, not on B's island: never "inside A"
+    assert lake.how == "ioc"
+    wide = WardLocator.from_geojson(_layer(tmp_path), {}, tolerance_m=500.0)
+    assert wide.locate(107.032, 16.05) == WardMatch("A", "A", "nearest")  # ~210 m from the hole's edge
+    assert wide.locate(107.195, 16.05) == WardMatch("B", "B", "inside")
+
+
+@pytest.mark.unit
+def test_bulk_answers_match_brute_force(tmp_path: Path) -> None:
+    loc = WardLocator.from_geojson(_layer(tmp_path), {}, tolerance_m=300.0)
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in loc.feature_collection()["features"]]
+    rng = np.random.default_rng(3)
+    lons, lats = rng.uniform(106.98, 107.32, 20_000), rng.uniform(15.98, 16.12, 20_000)
+    lons[:3], lats[:3] = [107.0, 107.03, 107.1], [16.05, 16.05, 16.05]  # on edges: never "inside"
+    indices, hows = loc.locate_indices(lons, lats)
+    for k in range(len(lons)):
+        point = shapely.Point(lons[k], lats[k])
+        inside = next((i for i, g in enumerate(geoms) if g.contains(point)), -1)
+        assert (indices[k] if hows[k] == 0 else -1) == inside, (lons[k], lats[k])
+        if hows[k] == 1 and k >= 3:  # off every ward (the first three lie on a border)
+            assert min(g.distance(point) for g in geoms) > 0
+    assert loc.locate_many(lons[:500].tolist(), lats[:500].tolist()) == [
+        loc.locate(x, y) for x, y in zip(lons[:500].tolist(), lats[:500].tolist(), strict=True)
+    ]
+    assert {int(h) for h in hows} == {0, 1, 2}
+
+
+@pytest.mark.unit
+def test_nan_goes_to_ioc_and_lengths_must_match(locator: WardLocator) -> None:
+    assert locator.locate(float("nan"), 16.4).how == "ioc"
+    with pytest.raises(ValueError, match="length"):
+        locator.locate_indices([107.5, 107.6], [16.4])
+
+
+@pytest.mark.unit
+def test_refused_feature_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.geojson"
+    point = {"type": "Feature", "properties": {"code": "P", "name": "P"},
+             "geometry": {"type": "Point", "coordinates": [107.0, 16.0]}}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [point]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="geometry type Point"):
+        WardLocator.from_geojson(path, {})

@@ -57,7 +57,8 @@ def test_frames_and_downlinks_cross_the_meshtastic_client(
         wait_until(lambda: len(central.snapshot()) == 1, what="the SOS on MQTT")
         up = Uplink.model_validate_json(central.snapshot()[0][1])
         assert (bytes.fromhex(up.frame), up.rssi, up.snr) == (_sos(1), -101, 4.5)
-        wait_until(lambda: link.foreign_packets == 1, what="the text message seen and not forwarded")
+        # A text from a radio that is not one of the ward's duty officers: refused, counted, not forwarded.
+        wait_until(lambda: gw.stats()["rejected_by_reason"] == {"not_official": 1}, what="the stranger's text refused")
 
         ack = frames.encode(frames.Frame(BUTTON, 5, 1, 0, frames.Ack(1, 1, 7, 1)), KEY)
         central.publish(topics.downlink(WARD, GW, BUTTON), Downlink(node_id=BUTTON, frame=ack.hex()).model_dump_json())

@@ -1,0 +1,135 @@
+"""Autonomous ward mode: cut off from central, the gateway runs the ward's cases with its officials."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge_nodes.virtual import VirtualSosButton
+from floodmesh.broker import RunningBroker, free_port
+from gateway.radio.sim import Air, SimRadioLink
+from gateway.service import GatewayService, GatewaySettings
+from gateway.ward_cases import LOCAL_CASE_FLAG
+from gateway.ward_commands import HELP_TEXT
+from protocol import topics
+from protocol.envelopes import CaseEvents, DutyOfficer, WardDirectory
+from protocol.registry import NodeRecord, NodeRegistry
+from tests.mqtt_peer import MqttPeer, wait_until
+
+pytestmark = pytest.mark.integration
+
+WARD, GW = "19774", "gw-19774"
+BUTTON, OFFICER, STRANGER, GATEWAY_RADIO = 0x0B000001, 0x0D000001, 0x0D0000FF, 0x0F000001
+DIRECTORY = WardDirectory(ward=WARD, authority="UBND Phường Kim Long",
+                          officers=[DutyOfficer(name="Trần Văn A", role="duty officer", radio_node_id=OFFICER)])
+
+
+class Handheld:
+    """An official's radio on the air: reads texts, sends texts."""
+
+    def __init__(self, air: Air, node_id: int) -> None:
+        self.air, self.node_id, self.inbox = air, node_id, []  # type: ignore[var-annotated]
+        air.attach_text(node_id, lambda _f, text: self.inbox.append(text))
+
+    def say(self, text: str) -> None:
+        self.air.transmit_text(self.node_id, text, to_id=GATEWAY_RADIO)  # a direct message to the gateway
+
+
+@pytest.fixture
+def registry() -> NodeRegistry:
+    return NodeRegistry([NodeRecord(BUTTON, "sos_button", b"b" * 16, WARD)])
+
+
+def _cut_off_gateway(tmp_path: Path, air: Air, registry: NodeRegistry) -> GatewayService:
+    # The directory was synced from central before the floods; the backhaul is gone now.
+    (tmp_path / "outbox-directory.json").write_text(DIRECTORY.model_dump_json())
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", free_port())
+    gw = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO), registry)
+    gw.start()
+    return gw
+
+
+@pytest.fixture
+def cut_off(tmp_path: Path, registry: NodeRegistry) -> Iterator[tuple[GatewayService, Air]]:
+    air = Air()
+    gw = _cut_off_gateway(tmp_path, air, registry)
+    yield gw, air
+    gw.stop()
+
+
+def test_the_ward_answers_an_sos_and_its_officer_runs_the_case(
+    cut_off: tuple[GatewayService, Air], registry: NodeRegistry
+) -> None:
+    gw, air = cut_off
+    officer, stranger = Handheld(air, OFFICER), Handheld(air, STRANGER)
+    button = VirtualSosButton(registry.get(BUTTON), air)  # type: ignore[arg-type]
+    button.press(1_700_000_000.0, kind=1, people=3, vulnerable=2)
+
+    wait_until(lambda: button.led == "registered", what="the button to hear the ward's answer")
+    assert button.case_number == LOCAL_CASE_FLAG | 1
+    wait_until(lambda: len(officer.inbox) == 1, what="the case on the officer's radio")
+    assert officer.inbox[0].startswith("SOS L1: medical, 3 people (elderly), node 0b000001")
+    assert stranger.inbox == []
+
+    stranger.say("L1 DONE")
+    officer.say("L1 ACK")
+    wait_until(lambda: button.led == "acknowledged", what="the button to show the officer took it")
+    wait_until(lambda: officer.inbox[-1:] == ["L1 acknowledged"], what="the officer's confirmation")
+    officer.say("LIST")
+    wait_until(lambda: officer.inbox[-1:] == ["L1 medical 3p acknowledged"], what="the list")
+    officer.say("what now")
+    wait_until(lambda: officer.inbox[-1:] == [HELP_TEXT], what="help")
+    officer.say("L1 ACK")
+    wait_until(lambda: officer.inbox[-1:] == ["L1: case L1 is acknowledged"], what="a refusal to go backwards")
+    assert gw.stats()["rejected_by_reason"] == {"not_official": 1}
+    assert stranger.inbox == []
+
+
+def test_the_wards_history_reaches_central_when_the_backhaul_returns(
+    tmp_path: Path, mosquitto: RunningBroker, registry: NodeRegistry
+) -> None:
+    air = Air()
+    gw = _cut_off_gateway(tmp_path, air, registry)
+    officer = Handheld(air, OFFICER)
+    button = VirtualSosButton(registry.get(BUTTON), air)  # type: ignore[arg-type]
+    button.press(1_700_000_000.0, kind=2, people=5)
+    wait_until(lambda: len(officer.inbox) == 1, what="the local case")
+    officer.say("L1 ACK")
+    wait_until(lambda: button.led == "acknowledged", what="acknowledged locally")
+    gw.stop()
+
+    central = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    back = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    gw = GatewayService(back, SimRadioLink(air, GATEWAY_RADIO), registry)
+    gw.start()
+    try:
+        wait_until(lambda: len(central.snapshot()) >= 3, what="the SOS and the ward's history")
+        leaves = [t.rsplit("/", 1)[1] for t, _p in central.snapshot()]
+        assert leaves[:3] == ["sos", "case_events", "case_events"]
+        events = [e for t, p in central.snapshot() if t.endswith("case_events")
+                  for e in CaseEvents.model_validate_json(p).events]
+        assert [e.kind for e in events] == ["created", "notified", "acknowledged"]
+        assert {e.case_ref for e in events} == {f"sos:{BUTTON:08x}:1:{button._fw.sos_seq}"}
+        assert events[2].actor == f"officer:{OFFICER:08x}"
+    finally:
+        gw.stop()
+        central.close()
+
+
+def test_the_directory_is_synced_from_central_and_cached(
+    tmp_path: Path, mosquitto: RunningBroker, registry: NodeRegistry
+) -> None:
+    central = MqttPeer(mosquitto.host, mosquitto.port, "nothing/#", "central")
+    central.client.publish(topics.directory(WARD), DIRECTORY.model_dump_json(), qos=1, retain=True).wait_for_publish()
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    gw = GatewayService(settings, SimRadioLink(Air(), GATEWAY_RADIO), registry)
+    gw.start()
+    try:
+        cache = tmp_path / "outbox-directory.json"
+        wait_until(cache.exists, what="the cached directory")
+        assert json.loads(cache.read_text())["officers"][0]["radio_node_id"] == OFFICER
+        assert gw.ward.directory.officer_nodes() == {OFFICER}
+    finally:
+        gw.stop()
+        central.close()
