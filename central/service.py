@@ -10,16 +10,20 @@ from typing import Any
 import uvicorn
 
 from central.api import create_app
+from central.cases import directory
+from central.cases.deadlines import Deadlines
+from central.cases.watch import DeadlineWatch
 from central.core.config import CentralSettings
 from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
 from central.ingest.mqtt_ingest import MqttIngest
-from central.ingest.processor import UplinkProcessor
+from central.ingest.processor import UplinkProcessor, utc_now
 from central.store.influx import InfluxTelemetryStore
 from central.store.sqlite import CentralStore
 from central.store.telemetry import TelemetryStore
 from central.store.telemetry_sqlite import SqliteTelemetryStore
 from central.telemetry.stations import load_stations
+from protocol.envelopes import WardDirectory
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ class CentralService:
         self.ingest: MqttIngest | None = None
         self.telemetry: TelemetryStore | None = None
         self.boot_epoch: int | None = None
+        self.deadlines: DeadlineWatch | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
@@ -52,13 +57,27 @@ class CentralService:
         store = self.store = CentralStore(s.db_path)
         self.boot_epoch = store.next_boot_epoch()
         registry = self._load_registry()
-        locator = WardLocator.from_geojson(s.wards_path, load_authorities(s.authorities_path), s.ward_tolerance_m)
+        authorities = load_authorities(s.authorities_path)
+        locator = WardLocator.from_geojson(s.wards_path, authorities, s.ward_tolerance_m)
+        directory.install(store, directory.seed(locator, authorities), utc_now())
         stations = load_stations(s.stations_path)
         telemetry = self.telemetry = self._open_telemetry()
-        processor = UplinkProcessor(registry, locator, stations, store, boot_epoch=self.boot_epoch, telemetry=telemetry)
-        ingest = self.ingest = MqttIngest(processor, s.broker_host, s.broker_port, s.client_id)
+        processor = UplinkProcessor(
+            registry, locator, stations, store, boot_epoch=self.boot_epoch, telemetry=telemetry,
+            deadlines=Deadlines.load(s.deadlines_path),
+        )
+
+        def announce() -> list[tuple[str, str, bool]]:
+            return [(*directory.message(WardDirectory.model_validate_json(raw)), True) for raw in store.directories()]
+
+        ingest = self.ingest = MqttIngest(processor, s.broker_host, s.broker_port, s.client_id, announce=announce)
         ingest.start()
-        app = create_app(store, locator, stations, lambda: ingest.connected, lambda: processor.levels.states)
+        self.deadlines = DeadlineWatch(processor.check_deadlines, s.deadline_check_s)
+        self.deadlines.start()
+        app = create_app(
+            store, locator, stations, lambda: ingest.connected, lambda: processor.levels.states,
+            processor=processor, publish=ingest.publish, trust_loopback=s.trust_loopback,
+        )
         self._serve(app, timeout_s)
         log.info("central up: boot epoch %d, %d nodes, API %s", self.boot_epoch, len(registry), self.api_url)
 
@@ -108,13 +127,15 @@ class CentralService:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(10.0)
+        if self.deadlines is not None:
+            self.deadlines.stop()
         if self.ingest is not None:
             self.ingest.stop()
         if self.telemetry is not None:
             self.telemetry.close()
         if self.store is not None:
             self.store.close()
-        self._server = self._thread = self.ingest = self.store = None
+        self._server = self._thread = self.ingest = self.store = self.deadlines = None
         self.telemetry = None
 
 

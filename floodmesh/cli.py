@@ -107,10 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.set_defaults(func=_cmd_gateway)
 
     from edge_nodes.commands import add_parser as add_nodes_parser
+    from floodmesh.users_cli import add_users_parser
     from floodmesh.wards_cli import add_parser as add_wards_parser
 
     add_nodes_parser(sub)
     add_wards_parser(sub)
+    add_users_parser(sub)
     return parser
 
 

@@ -29,6 +29,10 @@ class UplinkPublisher:
         self._cursor = {PRIORITY_EMERGENCY: 0, PRIORITY_TELEMETRY: 0}
         self.published = 0
 
+    def use(self, client: mqtt.Client) -> None:
+        """Publish through a new client from now on (the old one died with its connection)."""
+        self._client = client
+
     @property
     def in_flight(self) -> int:
         """Messages published and not yet acknowledged."""

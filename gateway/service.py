@@ -55,6 +55,8 @@ class GatewaySettings:
     batch_max: int = 200
     # An SOS central has not acknowledged in this long is handled by the ward itself.
     autonomy_after_s: float = 30.0
+    # MQTT keepalive: a backhaul that blackholes without closing is noticed after ~1.5x this.
+    keepalive_s: int = 30
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ class GatewayService:
         """Connect to the broker, start the worker, start listening to the radio."""
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.settings.gateway_id}", daemon=True)
         self._thread.start()
-        self._client.connect_async(self.settings.broker_host, self.settings.broker_port, keepalive=30)
+        self._client.connect_async(self.settings.broker_host, self.settings.broker_port,
+                                   keepalive=self.settings.keepalive_s)
         self._client.loop_start()
         self._radio.set_text_handler(lambda node, text: self._events.put(_Text(node, text)))
         self._radio.start(self._events.put)
@@ -157,6 +160,18 @@ class GatewayService:
         # Links that parse a transport of their own (Meshtastic MQTT) refuse some input themselves.
         rejected = getattr(self._radio, "rejected", None)
         return rejected if isinstance(rejected, Counter) else Counter()
+
+    def _fresh_client(self) -> None:
+        """Drop paho's own queue with the dead connection. paho would resend it first on reconnect,
+        in the order it was published (telemetry ahead of a later SOS); the outbox is the truth, and
+        the drain that restarts from it puts every SOS first. The broker keeps our session."""
+        old = self._client
+        old.loop_stop()
+        self._client = self._make_client()
+        self._publisher.use(self._client)
+        self._client.connect_async(self.settings.broker_host, self.settings.broker_port,
+                                   keepalive=self.settings.keepalive_s)
+        self._client.loop_start()
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
@@ -225,20 +240,26 @@ class GatewayService:
         if verdict == "replay":
             self._reject("replay", f"{frame.kind} {frame.event_id} is older than what node {frame.node_id:08x} sent")
             return None
-        if verdict == "duplicate":
-            self._duplicate(frame)
+        if verdict == "duplicate" and not self._forward_duplicate(frame):
             return None
         self._guard.accept(*frame.event_id)
         received_at = datetime.now(UTC).isoformat()
         return InboundFrame(frame.node_id, frame.kind, packet.frame, received_at, packet.rssi, packet.snr), frame
 
-    def _duplicate(self, frame: Frame) -> None:
-        """A repeat heard on the mesh or a button's retry: nothing new for central. A retrying button
-        missed its answer, so it hears the last downlink again from here."""
+    def _forward_duplicate(self, frame: Frame) -> bool:
+        """A repeat heard on the mesh or a button's retry: True if it must still go to central.
+        A retrying button missed its answer, so it hears the last downlink again from here."""
         self.counts["duplicates"] += 1
+        if frame.kind not in ("sos", "sos_cancel"):
+            return False
         last = self._last_downlink.get(frame.node_id)
-        if frame.kind in ("sos", "sos_cancel") and last is not None:
+        if last is not None:
             self._transmit(frame.node_id, last)
+            return False
+        # No answer to repeat: central's was lost on the way (or has not come yet). Forward the
+        # retry; central dedupes it onto the same case and answers again.
+        self.counts["retries_forwarded"] += 1
+        return True
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1
@@ -314,8 +335,10 @@ class GatewayService:
         self.counts["texts_relayed"] += 1
 
     def _link_changed(self, connected: bool) -> None:
-        self._connected = connected
+        was_connected, self._connected = self._connected, connected
         self._publisher.restart()
+        if not connected and was_connected:
+            self._fresh_client()
         if connected:
             s = self.settings
             status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count())

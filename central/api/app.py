@@ -1,12 +1,25 @@
 """The FastAPI app factory: routes wired to the objects central already runs."""
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from fastapi import FastAPI
 
-from central.api.deps import ApiContext
-from central.api.routes import alerts, cases, dashboard, health, stations, stats, wards
+from central.api.deps import ApiContext, Publish, no_publish, wall_clock
+from central.api.routes import (
+    accountability,
+    alerts,
+    cases,
+    dashboard,
+    directory,
+    health,
+    open311,
+    stations,
+    stats,
+    wards,
+)
 from central.geo.ward_locator import WardLocator
+from central.ingest.processor import UplinkProcessor
 from central.store.sqlite import CentralStore
 from central.telemetry.rules import StationState
 from central.telemetry.stations import Station
@@ -18,11 +31,21 @@ def create_app(
     stations_by_id: Mapping[str, Station],
     ingest_status_fn: Callable[[], bool],
     flood_states_fn: Callable[[], Mapping[str, StationState]] | None = None,
+    *,
+    processor: UplinkProcessor | None = None,
+    publish: Publish = no_publish,
+    clock: Callable[[], datetime] = wall_clock,
+    trust_loopback: bool = True,
 ) -> FastAPI:
     """Build the API; ``ingest_status_fn`` says whether the MQTT ingest is connected, ``flood_states_fn``
-    gives the flood rules' state per station (alert in force, trend)."""
+    gives the flood rules' state per station (alert in force, trend); ``processor`` shares its case ledger
+    and intake; ``publish`` sends MQTT messages (directory changes); ``trust_loopback``: see api/auth.py."""
     app = FastAPI(title="floodmesh central", version="0.1.0")
-    app.state.ctx = ApiContext(store, locator, stations_by_id, ingest_status_fn, flood_states_fn or dict)
-    for module in (health, cases, stations, stats, wards, dashboard, alerts):
+    extra = {} if processor is None else {"ledger": processor.ledger, "intake": processor.intake}
+    app.state.ctx = ApiContext(
+        store, locator, stations_by_id, ingest_status_fn, flood_states_fn or dict,
+        publish=publish, clock=clock, trust_loopback=trust_loopback, **extra,  # type: ignore[arg-type]
+    )
+    for module in (health, cases, stations, stats, wards, dashboard, alerts, accountability, directory, open311):
         app.include_router(module.router)
     return app

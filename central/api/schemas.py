@@ -2,9 +2,11 @@
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from central.telemetry.stations import AlertName
+
+CaseStateName = Literal["registered", "acknowledged", "dispatched", "resolved", "cancelled"]
 
 
 class Health(BaseModel):
@@ -28,9 +30,62 @@ class CaseOut(BaseModel):
     lat: float | None
     lon: float | None
     located_by: Literal["gps", "registry", "gateway"]
-    state: Literal["registered", "cancelled"]
+    state: CaseStateName
     created_at: str
     presses: int
+    case_ref: str | None = None
+    priority: int = 3  # 1 = most urgent
+    escalation_level: int = 0
+    escalated_to: str | None = None
+    due_at: str | None = None
+    overdue: bool = False
+    rating: int | None = None
+
+
+class CaseEventOut(BaseModel):
+    """One event of a case's history; ``ignored`` gives the reason when the fold could not apply it."""
+
+    event_id: str
+    case_ref: str
+    kind: str
+    at: str
+    actor: str
+    data: dict[str, str | int | float | bool | None]
+    stored_at: str
+    ignored: str | None = None
+
+
+class CaseDetailOut(CaseOut):
+    """A case with its full event history."""
+
+    events: list[CaseEventOut]
+
+
+class CaseEventIn(BaseModel):
+    """A transition asked for through the API."""
+
+    kind: Literal["notified", "acknowledged", "dispatched", "resolved", "rated", "cancelled", "escalated"]
+    data: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class AccountabilityOut(BaseModel):
+    """One authority's figures for a period."""
+
+    authority: str
+    ward_code: str
+    received: int
+    acknowledged: int
+    acknowledged_in_time: int
+    resolved: int
+    cancelled: int
+    open: int
+    overdue: int
+    escalated: int
+    mean_time_to_acknowledge_s: float | None
+    mean_time_to_resolve_s: float | None
+    mean_satisfaction: float | None
+    ratings: int
 
 
 class StationOut(BaseModel):

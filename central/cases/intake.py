@@ -1,14 +1,19 @@
 """SOS and cancel frames become cases; each one earns an ACK for the button that sent it."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from central.cases.ledger import CaseLedger
+from central.cases.triage import FloodNearby, priority
 from central.geo.ward_locator import WardLocator, WardMatch
 from central.store.records import Case, NewCase, iso
 from central.store.transaction import StoreTx
-from protocol.envelopes import Uplink
+from protocol.envelopes import Uplink, sos_case_ref
 from protocol.frames import ACK_STATES, Frame, Sos, SosCancel
 from protocol.registry import NodeRecord
+
+INGEST = "central:ingest"
 
 MERGE_WINDOW = timedelta(minutes=30)
 
@@ -22,6 +27,7 @@ class AckPlan:
     sos_seq: int
     case_number: int
     state: int
+    new_case: bool = False  # a case opened by this SOS: its ward's duty officers are to be told
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,16 @@ def _plan(frame: Frame, sos_seq: int, case: Case) -> AckPlan:
 class CaseIntake:
     """Registers cases from SOS frames; idempotent per event id (node, boot epoch, seq)."""
 
-    def __init__(self, locator: WardLocator, merge_window: timedelta = MERGE_WINDOW) -> None:
+    def __init__(
+        self,
+        locator: WardLocator,
+        ledger: CaseLedger,
+        flood_near: Callable[[str], FloodNearby] = lambda _ward: FloodNearby(),
+        merge_window: timedelta = MERGE_WINDOW,
+    ) -> None:
         self._locator = locator
+        self._ledger = ledger
+        self._flood_near = flood_near
         self._merge_window = merge_window
 
     def locate(self, uplink: Uplink, record: NodeRecord, sos: Sos) -> Location:
@@ -55,18 +69,34 @@ class CaseIntake:
         return Location(self._locator.match_code(uplink.ward), None, None, "gateway")
 
     def register(self, tx: StoreTx, uplink: Uplink, record: NodeRecord, frame: Frame, now: datetime) -> AckPlan:
-        """A new SOS: fold it into the node's open case of the last 30 minutes, or open a case."""
+        """A new SOS: the case a gateway already opened for it, the node's open case of the last 30 minutes
+        (one more press), or a new case."""
         sos = frame.payload
         if not isinstance(sos, Sos):
             raise TypeError(f"not an SOS frame: {frame!r}")
+        ref = sos_case_ref(frame.node_id, frame.boot_epoch, frame.seq)
+        new = self.new_case(uplink, record, frame, sos, now)
+        known = tx.case_by_ref(ref)
+        if known is not None:
+            # The ward's gateway reported this case (up/case_events) before the frame itself arrived.
+            if known.located_by == "gateway" and new.located_by != "gateway":
+                tx.relocate(known.case_number, new)
+            tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, known.case_number)
+            return _plan(frame, frame.seq, self._reload(tx, known))
         recent = tx.open_case_since(frame.node_id, iso(now - self._merge_window))
         if recent is not None:
             # The resident pressed again (new seq) before help came: same case, one more press.
-            tx.add_press(recent.case_number)
+            self._ledger.record(tx, recent, "merged", now, INGEST, {"case_ref": ref}, f"central:{ref}:merged")
             tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, recent.case_number)
-            return _plan(frame, frame.seq, recent)
+            return _plan(frame, frame.seq, self._reload(tx, recent))
+        case = self.open(tx, new, now)
+        tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, case.case_number)
+        return AckPlan(frame.node_id, frame.boot_epoch, frame.seq, case.case_number, ACK_STATES.index(case.state), True)
+
+    def new_case(self, uplink: Uplink, record: NodeRecord, frame: Frame, sos: Sos, now: datetime) -> NewCase:
+        """The case an SOS frame would open: located, triaged, not yet stored."""
         where = self.locate(uplink, record, sos)
-        new = NewCase(
+        return NewCase(
             node_id=frame.node_id,
             boot_epoch=frame.boot_epoch,
             seq=frame.seq,
@@ -82,22 +112,53 @@ class CaseIntake:
             created_at=iso(now),
             heard_at=iso(uplink.received_at),
             gateway=uplink.gateway,
+            case_ref=sos_case_ref(frame.node_id, frame.boot_epoch, frame.seq),
+            priority=priority(sos.kind, sos.people, sos.vulnerable, self._flood_near(where.ward.code)),
         )
-        case_number = tx.insert_case(new)
-        tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, case_number)
-        return AckPlan(frame.node_id, frame.boot_epoch, frame.seq, case_number, ACK_STATES.index("registered"))
 
-    def cancel(self, tx: StoreTx, frame: Frame) -> AckPlan | None:
-        """The resident withdraws an SOS of the same boot epoch; None if central never saw that SOS."""
+    def open(self, tx: StoreTx, new: NewCase, at: datetime, actor: str = INGEST, record_created: bool = True) -> Case:
+        """Store a new case and its ``created`` event (``record_created=False``: a gateway's is merged instead)."""
+        case = tx.case(tx.insert_case(new))
+        if case is None:
+            raise RuntimeError("case vanished inside its own transaction")
+        if record_created:
+            data: dict[str, str | int | float | bool | None] = {
+                "kind": new.kind, "people": new.people, "vulnerable": new.vulnerable, "lat": new.lat,
+                "lon": new.lon, "ward": new.ward_code, "located_by": new.located_by,
+            }
+            self._ledger.record(tx, case, "created", at, actor, data, f"central:{new.case_ref}:created")
+        return self._reload(tx, case)
+
+    def triage(self, kind: int, people: int, vulnerable: int, ward: str) -> int:
+        """A case's priority from what it says and the flood near its ward."""
+        return priority(kind, people, vulnerable, self._flood_near(ward))
+
+    @property
+    def locator(self) -> WardLocator:
+        """The ward locator cases are placed with."""
+        return self._locator
+
+    @staticmethod
+    def _reload(tx: StoreTx, case: Case) -> Case:
+        fresh = tx.case(case.case_number)
+        return case if fresh is None else fresh
+
+    def cancel(self, tx: StoreTx, frame: Frame, now: datetime) -> AckPlan | None:
+        """The resident withdraws an SOS of the same boot epoch; None if central never saw that SOS.
+
+        Kept even if the case was resolved meanwhile (no event is lost): the fold then ignores it."""
         cancel = frame.payload
         if not isinstance(cancel, SosCancel):
             raise TypeError(f"not an SOS cancel frame: {frame!r}")
         case = tx.event_case(frame.node_id, frame.boot_epoch, cancel.sos_seq)
         if case is None:
             return None
-        tx.set_state(case.case_number, "cancelled")
+        ref = sos_case_ref(frame.node_id, frame.boot_epoch, frame.seq)
+        self._ledger.record(tx, case, "cancelled", now, f"node:{frame.node_id:08x}", {"by": "resident"},
+                            f"central:{ref}:cancelled")
         tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, case.case_number)
-        return AckPlan(frame.node_id, frame.boot_epoch, cancel.sos_seq, case.case_number, ACK_STATES.index("cancelled"))
+        case = self._reload(tx, case)
+        return AckPlan(frame.node_id, frame.boot_epoch, cancel.sos_seq, case.case_number, ACK_STATES.index(case.state))
 
     def replay(self, tx: StoreTx, frame: Frame) -> AckPlan | None:
         """A duplicate SOS or cancel (the button missed the ACK): the ACK again, with the case's state now."""

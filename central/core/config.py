@@ -29,3 +29,6 @@ class CentralSettings:
     influx_bucket: str = "floodmesh"
     influx_org: str = "floodmesh"
     influx_token: str = ""
+    deadlines_path: Path = DATA_DIR / "deadlines.json"
+    deadline_check_s: float = 30.0  # how often open cases are checked against their deadlines
+    trust_loopback: bool = True  # no-token calls from loopback read as an operator (dashboard, demo); see api/auth.py

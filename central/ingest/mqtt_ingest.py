@@ -8,6 +8,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,12 +46,15 @@ class MqttIngest:
         client_id: str = "central",
         batch_max: int = 500,
         batch_wait_s: float = 0.02,
+        announce: Callable[[], Sequence[tuple[str, str, bool]]] | None = None,
     ) -> None:
         self._processor = processor
         self._host, self._port = host, port
         self._batch_max, self._batch_wait_s = batch_max, batch_wait_s
         self._queue: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self._stop = threading.Event()
+        self._announce = announce
+        self._connected_anew = threading.Event()  # set by on_connect; the worker then publishes ``announce()``
         self._worker = threading.Thread(target=self._drain, name="central-ingest", daemon=True)
         self._received = self._batches = self._published = self._failed = 0
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
@@ -92,6 +96,7 @@ class MqttIngest:
         log.info("connected to broker %s:%d", self._host, self._port)
         # Subscribing again on every connect is harmless with a persistent session and needed without one.
         client.subscribe(topics.UPLINK_FILTER, qos=1)
+        self._connected_anew.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
         if not self._stop.is_set():
@@ -118,8 +123,20 @@ class MqttIngest:
                 break
         return [item for item in batch if item is not _STOP]
 
+    def publish(self, messages: Sequence[tuple[str, str, bool]]) -> None:
+        """Publish (topic, payload, retain) at QoS 1 (paho's publish is safe from any thread)."""
+        for topic, payload, retain in messages:
+            info = self._client.publish(topic, payload, qos=1, retain=retain)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                log.warning("publish to %s failed: rc %s", topic, info.rc)
+            self._published += 1
+
     def _drain(self) -> None:
         while not self._stop.is_set() or not self._queue.empty():
+            if self._connected_anew.is_set() and self._announce is not None:
+                # Retained state (ward directories) again on every connect: the broker may have lost it.
+                self._connected_anew.clear()
+                self.publish(self._announce())
             batch = self._next_batch()
             if not batch:
                 continue
@@ -136,8 +153,5 @@ class MqttIngest:
     def _publish(self, result: BatchResult) -> None:
         # ACKs first: the button is waiting; the app ack only lets the gateway forget the uplink.
         # Flood alerts go to each affected ward's alerts topic, for its gateway to broadcast on the mesh.
-        for out in [*result.downlinks, *result.app_acks, *result.alerts]:
-            info = self._client.publish(out.topic, out.payload, qos=1)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                log.warning("publish to %s failed: rc %s", out.topic, info.rc)
-            self._published += 1
+        outgoing = [*result.downlinks, *result.app_acks, *result.alerts, *result.texts]
+        self.publish([(out.topic, out.payload, out.retain) for out in outgoing])

@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from central.cases.deadlines import Deadlines
 from central.cases.intake import AckPlan, CaseIntake
+from central.cases.ledger import CaseLedger, Escalation
+from central.cases.notify import case_text, officers_on_radio, text_payload, text_topic
+from central.cases.sync import HistoryRefused, HistorySync
+from central.cases.triage import FloodNearby, worst
+from central.core.config import DATA_DIR
 from central.geo.ward_locator import WardLocator
 from central.ingest.downlink import DownlinkEncoder
 from central.ingest.levels import LevelIngest, LevelOutcome
@@ -23,7 +29,7 @@ from central.store.transaction import StoreTx
 from central.telemetry.alerts import alert_json, alerts_topic
 from central.telemetry.stations import Station
 from protocol import frames, topics
-from protocol.envelopes import AppAck, Refusal, Uplink, UplinkBatch
+from protocol.envelopes import AppAck, CaseEvents, Refusal, Uplink, UplinkBatch
 from protocol.registry import NodeRecord, NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,7 @@ class Outgoing:
 
     topic: str
     payload: str
+    retain: bool = False
 
 
 @dataclass
@@ -51,6 +58,7 @@ class BatchResult:
     downlinks: list[Outgoing] = field(default_factory=list)
     app_acks: list[Outgoing] = field(default_factory=list)
     alerts: list[Outgoing] = field(default_factory=list)  # flood alerts, one per affected ward
+    texts: list[Outgoing] = field(default_factory=list)  # text messages to duty officers' radios
     points: list[LevelPoint] = field(default_factory=list)  # readings for the TelemetryStore
     accepted: int = 0
     duplicates: int = 0
@@ -120,15 +128,32 @@ class UplinkProcessor:
         boot_epoch: int | None = None,
         telemetry: TelemetryStore | None = None,
         levels: LevelIngest | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self._registry = registry
         self._stations = stations
         self._store = store
         self._clock = clock
-        self._intake = CaseIntake(locator)
+        self.ledger = CaseLedger(deadlines or Deadlines.load(DATA_DIR / "deadlines.json"))
+        self.intake = CaseIntake(locator, self.ledger, self.flood_near)
+        self._sync = HistorySync(self.intake, self.ledger)
         self._encoder = DownlinkEncoder(store.next_boot_epoch() if boot_epoch is None else boot_epoch)
         self._telemetry = telemetry
         self.levels = levels or LevelIngest(stations, told=store.report_intervals())
+
+    def flood_near(self, ward: str) -> FloodNearby:
+        """The worst flood state of the stations in or warning ``ward`` (triage input)."""
+        states = self.levels.states
+        return worst(
+            FloodNearby(states[st.id].rank, states[st.id].rising_fast)
+            for st in self._stations.values()
+            if st.id in states and (st.ward == ward or ward in st.wards_to_warn)
+        )
+
+    def check_deadlines(self) -> list[Escalation]:
+        """Escalate every open case past its deadline (the service calls this periodically)."""
+        with self._store.transaction() as tx:
+            return self.ledger.escalate_overdue(tx, self._clock())
 
     @property
     def boot_epoch(self) -> int:
@@ -172,6 +197,9 @@ class UplinkProcessor:
         if parsed.leaf == "batch":
             self._batch(tx, parsed, payload, now, acks, out)
             return
+        if parsed.leaf == "case_events":
+            self._case_events(tx, parsed, payload, now, acks, out)
+            return
         try:
             uplink = self._parse(payload)
         except Rejected as exc:
@@ -196,6 +224,35 @@ class UplinkProcessor:
                 received_at=item.received_at, rssi=item.rssi, snr=item.snr, frame=item.frame,
             )
             self._accept(tx, parsed, uplink, now, acks, out, check_kind=False)
+
+    def _case_events(
+        self, tx: StoreTx, parsed: topics.Topic, payload: bytes, now: datetime, acks: _AckBook, out: BatchResult
+    ) -> None:
+        """A gateway's case history from its time alone: union it with central's, then ack it as a whole."""
+        topic = f"{parsed.ward}/{parsed.gateway}/up/case_events"
+        try:
+            try:
+                env = CaseEvents.model_validate_json(payload)
+            except ValidationError as exc:
+                raise Rejected("invalid_envelope", _recover_msg_id(payload), f"{exc.error_count()} errors") from exc
+            if (env.ward, env.gateway) != (parsed.ward, parsed.gateway):
+                raise Rejected("topic_mismatch", env.msg_id, f"envelope says {env.ward}/{env.gateway}")
+            with tx.savepoint():
+                try:
+                    outcome = self._sync.merge(tx, env, now)
+                except HistoryRefused as exc:
+                    raise Rejected(exc.reason, env.msg_id, str(exc)) from exc
+        except Rejected as exc:
+            self._reject(tx, exc, topic, out)
+            if exc.msg_id is not None:
+                acks.refuse(parsed.ward, parsed.gateway, exc.msg_id, exc.reason)
+            return
+        except Exception:
+            log.exception("case history on %s failed; left unacknowledged", topic)
+            return
+        tx.bump("case_events_merged", outcome.added)
+        out.accepted += 1
+        acks.durable(parsed.ward, parsed.gateway, env.msg_id)
 
     def _accept(
         self, tx: StoreTx, parsed: topics.Topic, uplink: Uplink, now: datetime, acks: _AckBook, out: BatchResult,
@@ -253,19 +310,38 @@ class UplinkProcessor:
         if not tx.claim_event(frame.node_id, frame.boot_epoch, frame.seq, frame.kind):
             tx.bump("duplicates")
             out.duplicates += 1
-            self._send_ack(tx, heard, self._intake.replay(tx, frame), now, out)
+            self._send_ack(tx, heard, self.intake.replay(tx, frame), now, out)
             return
         if frame.kind == "water_level":
             self._level(tx, heard, now, out)
         elif frame.kind == "sos":
-            self._send_ack(tx, heard, self._intake.register(tx, heard.uplink, heard.record, frame, now), now, out)
+            sos = self.intake.register(tx, heard.uplink, heard.record, frame, now)
+            self._send_ack(tx, heard, sos, now, out)
+            if sos.new_case:
+                self._notify(tx, heard.uplink, sos.case_number, now, out)
         elif frame.kind == "sos_cancel":
-            plan = self._intake.cancel(tx, frame)
+            plan = self.intake.cancel(tx, frame, now)
             if plan is None:
                 raise Rejected("unknown_case", heard.uplink.msg_id, f"no SOS seq {frame.payload.fields()['sos_seq']}")
             self._send_ack(tx, heard, plan, now, out)
         elif frame.kind == "node_status":
             tx.upsert_node_status(self._health(heard))
+
+    def _notify(self, tx: StoreTx, uplink: Uplink, case_number: int, now: datetime, out: BatchResult) -> None:
+        """Text the case's ward duty officers through the gateway that heard the SOS; record who was told."""
+        case = tx.case(case_number)
+        if case is None:
+            return
+        text = case_text(case)
+        for officer in officers_on_radio(tx.directory(case.ward_code)):
+            node = officer.radio_node_id or 0
+            out.texts.append(Outgoing(text_topic(uplink.ward, uplink.gateway), text_payload(node, text)))
+            self.ledger.record(
+                tx, case, "notified", now, "central:notify",
+                {"to": officer.name, "node_id": topics.node_segment(node), "via": uplink.gateway},
+                f"central:{case.case_ref}:notified:{topics.node_segment(node)}",
+            )
+            tx.bump("officer_texts")
 
     def _send_ack(self, tx: StoreTx, heard: _Heard, plan: AckPlan | None, now: datetime, out: BatchResult) -> None:
         if plan is None:

@@ -47,6 +47,8 @@ class NewCase:
     created_at: str
     heard_at: str
     gateway: str
+    case_ref: str | None = None
+    priority: int = 3
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,45 @@ class Case:
     heard_at: str
     gateway: str
     presses: int
+    case_ref: str | None = None
+    priority: int = 3
+    escalation_level: int = 0
+    escalated_to: str | None = None
+    due_at: str | None = None  # the open case's next deadline
+    acknowledged_at: str | None = None
+    resolved_at: str | None = None
+    closed_at: str | None = None
+    rating: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A case event as stored: the event, the case it belongs to, and when central stored it."""
+
+    case_number: int
+    event_id: str
+    case_ref: str
+    kind: str
+    at: str
+    actor: str
+    data: str  # JSON object
+    stored_at: str
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The read-model columns a case's events decide."""
+
+    state: str
+    presses: int
+    priority: int
+    escalation_level: int
+    escalated_to: str | None
+    due_at: str | None
+    acknowledged_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+    rating: int | None
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS cases (
     lat REAL,
     lon REAL,
     located_by TEXT NOT NULL CHECK (located_by IN ('gps', 'registry', 'gateway')),
-    state TEXT NOT NULL CHECK (state IN ('registered', 'cancelled')),
+    state TEXT NOT NULL CHECK (state IN ('registered', 'acknowledged', 'dispatched', 'resolved', 'cancelled')),
     created_at TEXT NOT NULL,
     heard_at TEXT NOT NULL,
     gateway TEXT NOT NULL,
@@ -89,6 +89,34 @@ CREATE TABLE IF NOT EXISTS sensor_config (
     report_interval_s INTEGER NOT NULL,
     sent_at TEXT NOT NULL
 );
+-- The source of truth of every case: its events (central/cases/history.py); `cases` is their projection.
+CREATE TABLE IF NOT EXISTS case_events (
+    event_id TEXT PRIMARY KEY,
+    case_number INTEGER NOT NULL,
+    case_ref TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    data TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_events_by_case ON case_events (case_number, at);
+-- Each ward's directory (a protocol.envelopes.WardDirectory as JSON), seeded from authorities.csv.
+CREATE TABLE IF NOT EXISTS ward_directory (
+    ward TEXT PRIMARY KEY,
+    directory TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+-- API users: IOC operators, ward officials, gateways (device tokens); secrets only as scrypt hashes.
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('operator', 'ward', 'gateway')),
+    ward TEXT,
+    token_hash TEXT NOT NULL,
+    password_hash TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -100,5 +128,20 @@ MIGRATIONS = (
     ("readings", "qc_flag", "INTEGER NOT NULL DEFAULT 2"),
     ("readings", "qc_reason", "TEXT"),
     ("readings", "level_at", "TEXT"),
+    ("cases", "case_ref", "TEXT"),
+    ("cases", "priority", "INTEGER NOT NULL DEFAULT 3"),
+    ("cases", "escalation_level", "INTEGER NOT NULL DEFAULT 0"),
+    ("cases", "escalated_to", "TEXT"),
+    ("cases", "due_at", "TEXT"),
+    ("cases", "acknowledged_at", "TEXT"),
+    ("cases", "resolved_at", "TEXT"),
+    ("cases", "closed_at", "TEXT"),
+    ("cases", "rating", "INTEGER"),
 )
-INDEXES_AFTER_MIGRATIONS = "CREATE INDEX IF NOT EXISTS readings_by_level_at ON readings (station_id, level_at);"
+OLD_CASES_CHECK = "CHECK (state IN ('registered', 'cancelled'))"
+"""The first release's cases table allowed two states; a store still carrying it is rebuilt on open."""
+INDEXES_AFTER_MIGRATIONS = """
+CREATE INDEX IF NOT EXISTS readings_by_level_at ON readings (station_id, level_at);
+CREATE UNIQUE INDEX IF NOT EXISTS cases_by_ref ON cases (case_ref);
+CREATE INDEX IF NOT EXISTS cases_by_ward ON cases (ward_code, state, priority);
+"""

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert
-from central.store.schema import INDEXES_AFTER_MIGRATIONS, MIGRATIONS, SCHEMA
-from central.store.transaction import CASE_COLUMNS, StoreTx, case_from_row
+from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert, StoredEvent
+from central.store.schema import INDEXES_AFTER_MIGRATIONS, MIGRATIONS, OLD_CASES_CHECK, SCHEMA
+from central.store.transaction import CASE_COLUMNS, EVENT_COLUMNS, StoreTx, case_from_row
+from protocol.envelopes import sos_case_ref
 
 _READING_COLUMNS = (
     "node_id, boot_epoch, seq, station_id, node_ts, received_at, distance_mm, level_m, battery_pct, flags, qc_flag, "
@@ -42,11 +44,46 @@ class CentralStore:
         self._migrate()
 
     def _migrate(self) -> None:
+        self._widen_case_states()
         for table, column, decl in MIGRATIONS:
             have = {row[1] for row in self._writer.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self._writer.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self._writer.executescript(INDEXES_AFTER_MIGRATIONS)
+        self._backfill_case_events()
+
+    def _widen_case_states(self) -> None:
+        # SQLite cannot alter a CHECK constraint: rebuild a first-release cases table with the new states.
+        row = self._writer.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cases'").fetchone()
+        if row is None or OLD_CASES_CHECK not in row[0]:
+            return
+        cols = ", ".join(r[1] for r in self._writer.execute("PRAGMA table_info(cases)"))
+        self._writer.execute("BEGIN IMMEDIATE")
+        self._writer.execute("ALTER TABLE cases RENAME TO cases_first_release")
+        self._writer.execute("DROP INDEX IF EXISTS cases_by_node")
+        self._writer.execute(SCHEMA.split("CREATE TABLE IF NOT EXISTS cases", 1)[1].split(";", 1)[0].join(
+            ("CREATE TABLE cases", "")))
+        self._writer.execute(f"INSERT INTO cases ({cols}) SELECT {cols} FROM cases_first_release")  # noqa: S608
+        self._writer.execute("DROP TABLE cases_first_release")
+        self._writer.execute("COMMIT")
+        self._writer.executescript(SCHEMA)
+
+    def _backfill_case_events(self) -> None:
+        # Cases stored before case events existed get their ref and a `created` (and `cancelled`) event.
+        rows = self._writer.execute(
+            "SELECT case_number, node_id, boot_epoch, seq, created_at, state FROM cases WHERE case_ref IS NULL"
+        ).fetchall()
+        if not rows:
+            return
+        with self.transaction() as tx:
+            for number, node_id, boot, seq, created_at, state in rows:
+                ref = sos_case_ref(node_id, boot, seq)
+                tx.execute("UPDATE cases SET case_ref = ? WHERE case_number = ?", (ref, number))
+                kinds = ["created"] + (["cancelled"] if state == "cancelled" else [])
+                for kind in kinds:
+                    event = StoredEvent(number, f"central:{ref}:{kind}", ref, kind, created_at, "central:migration",
+                                        "{}", created_at)
+                    tx.add_event(event)
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so a batch is exactly one transaction.
@@ -82,21 +119,64 @@ class CentralStore:
         with self.transaction() as tx:
             return tx.bump_boot_epoch()
 
-    def cases(self, ward: str | None = None, state: str | None = None, limit: int = 500) -> list[Case]:
-        """Cases newest first, optionally only one ward and/or state."""
+    def cases(
+        self,
+        ward: str | None = None,
+        state: str | None = None,
+        limit: int = 500,
+        priority: int | None = None,
+        overdue_at: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[Case]:
+        """Cases newest first, filtered by ward code, state, priority, overdue at a time, creation period."""
         where, args = [], []
-        if ward is not None:
-            where.append("ward_code = ?")
-            args.append(ward)
-        if state is not None:
-            where.append("state = ?")
-            args.append(state)
+        for clause, value in (
+            ("ward_code = ?", ward), ("state = ?", state), ("priority = ?", priority),
+            ("due_at <= ? AND state IN ('registered', 'acknowledged', 'dispatched')", overdue_at),
+            ("created_at >= ?", since), ("created_at < ?", until),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._reader().execute(
             f"SELECT {CASE_COLUMNS} FROM cases {clause} ORDER BY case_number DESC LIMIT ?",  # noqa: S608 - fixed SQL
             (*args, limit),
         )
         return [case_from_row(r) for r in rows]
+
+    def case(self, case_number: int) -> Case | None:
+        """One case by number."""
+        sql = f"SELECT {CASE_COLUMNS} FROM cases WHERE case_number = ?"  # noqa: S608 - constant columns
+        row = self._reader().execute(sql, (case_number,)).fetchone()
+        return None if row is None else case_from_row(row)
+
+    def case_events(self, case_number: int) -> list[StoredEvent]:
+        """A case's events in the order central stored them."""
+        rows = self._reader().execute(
+            f"SELECT {EVENT_COLUMNS} FROM case_events WHERE case_number = ? ORDER BY rowid",  # noqa: S608
+            (case_number,),
+        )
+        return [StoredEvent(*r) for r in rows]
+
+    def read_one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
+        """One row of a constant query with bound values (modules with their own tables, e.g. users)."""
+        row = self._reader().execute(sql, args).fetchone()
+        return None if row is None else tuple(row)
+
+    def read_all(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Every row of a constant query with bound values."""
+        return [tuple(r) for r in self._reader().execute(sql, args)]
+
+    def directories(self) -> list[str]:
+        """Every ward's directory (WardDirectory JSON), by ward code."""
+        return [r[0] for r in self._reader().execute("SELECT directory FROM ward_directory ORDER BY ward")]
+
+    def directory(self, ward: str) -> str | None:
+        """One ward's directory JSON, if it has one."""
+        row = self._reader().execute("SELECT directory FROM ward_directory WHERE ward = ?", (ward,)).fetchone()
+        return None if row is None else str(row[0])
 
     def readings(self, station_id: str, limit: int) -> list[Reading]:
         """A station's most recent readings, newest first."""
@@ -165,7 +245,7 @@ class CentralStore:
         try:
             readings = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
             cases, open_cases = conn.execute(
-                "SELECT count(*), coalesce(sum(state = 'registered'), 0) FROM cases"
+                "SELECT count(*), coalesce(sum(state IN ('registered', 'acknowledged', 'dispatched')), 0) FROM cases"
             ).fetchone()
             counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
             by_reason = dict(conn.execute("SELECT reason, count FROM rejections ORDER BY reason").fetchall())

@@ -6,11 +6,15 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from central.store.records import Case, NewCase, NodeHealth, Reading, StoredAlert
+from central.store.records import Case, NewCase, NodeHealth, Projection, Reading, StoredAlert, StoredEvent
+
+EVENT_COLUMNS = "case_number, event_id, case_ref, kind, at, actor, data, stored_at"
+OPEN = "('registered', 'acknowledged', 'dispatched')"
 
 CASE_COLUMNS = (
     "case_number, node_id, boot_epoch, seq, ward_code, ward_name, authority, kind, people, vulnerable, "
-    "lat, lon, located_by, state, created_at, heard_at, gateway, presses"
+    "lat, lon, located_by, state, created_at, heard_at, gateway, presses, case_ref, priority, escalation_level, "
+    "escalated_to, due_at, acknowledged_at, resolved_at, closed_at, rating"
 )
 
 
@@ -80,9 +84,9 @@ class StoreTx:
         return None if row is None else case_from_row(row)
 
     def open_case_since(self, node_id: int, since_iso: str) -> Case | None:
-        """The node's newest registered case created at or after ``since_iso``."""
+        """The node's newest open case created at or after ``since_iso``."""
         row = self._conn.execute(
-            f"SELECT {CASE_COLUMNS} FROM cases WHERE node_id = ? AND state = 'registered' "  # noqa: S608 - constant
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE node_id = ? AND state IN {OPEN} "  # noqa: S608 - constant
             "AND created_at >= ? ORDER BY case_number DESC LIMIT 1",
             (node_id, since_iso),
         ).fetchone()
@@ -93,21 +97,82 @@ class StoreTx:
         values = dataclasses.astuple(new)
         cur = self._conn.execute(
             "INSERT INTO cases (node_id, boot_epoch, seq, ward_code, ward_name, authority, kind, people, "
-            "vulnerable, lat, lon, located_by, created_at, heard_at, gateway, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'registered')",
+            "vulnerable, lat, lon, located_by, created_at, heard_at, gateway, case_ref, priority, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'registered')",
             values,
         )
         if cur.lastrowid is None:  # sqlite always sets it after an INSERT; this keeps mypy honest
             raise RuntimeError("case insert returned no row id")
         return int(cur.lastrowid)
 
-    def add_press(self, case_number: int) -> None:
-        """Another press of the same button folded into an open case."""
-        self._conn.execute("UPDATE cases SET presses = presses + 1 WHERE case_number = ?", (case_number,))
+    def case_by_ref(self, case_ref: str) -> Case | None:
+        """The case born from the SOS frame ``case_ref`` names."""
+        sql = f"SELECT {CASE_COLUMNS} FROM cases WHERE case_ref = ?"  # noqa: S608 - constant columns
+        row = self._conn.execute(sql, (case_ref,)).fetchone()
+        return None if row is None else case_from_row(row)
 
-    def set_state(self, case_number: int, state: str) -> None:
-        """Move a case to a new state."""
-        self._conn.execute("UPDATE cases SET state = ? WHERE case_number = ?", (state, case_number))
+    def relocate(self, case_number: int, new: NewCase) -> None:
+        """A better location for a case first placed by its gateway's ward (the SOS frame came later)."""
+        self._conn.execute(
+            "UPDATE cases SET ward_code = ?, ward_name = ?, authority = ?, lat = ?, lon = ?, located_by = ?, "
+            "heard_at = ?, gateway = ? WHERE case_number = ?",
+            (new.ward_code, new.ward_name, new.authority, new.lat, new.lon, new.located_by, new.heard_at,
+             new.gateway, case_number),
+        )
+
+    def add_event(self, event: StoredEvent) -> bool:
+        """Store a case event; False if its id is already stored (histories merge by id)."""
+        cur = self._conn.execute(
+            f"INSERT OR IGNORE INTO case_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            dataclasses.astuple(event),
+        )
+        return cur.rowcount == 1
+
+    def events(self, case_number: int) -> list[StoredEvent]:
+        """A case's events in the order they were stored."""
+        rows = self._conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM case_events WHERE case_number = ? ORDER BY rowid",  # noqa: S608
+            (case_number,),
+        )
+        return [StoredEvent(*r) for r in rows]
+
+    def event_owner(self, event_id: str) -> int | None:
+        """The case an event id is already stored under, if any."""
+        row = self._conn.execute("SELECT case_number FROM case_events WHERE event_id = ?", (event_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def project(self, case_number: int, p: Projection) -> None:
+        """Write what the case's events add up to into the read model."""
+        self._conn.execute(
+            "UPDATE cases SET state = ?, presses = ?, priority = ?, escalation_level = ?, escalated_to = ?, "
+            "due_at = ?, acknowledged_at = ?, resolved_at = ?, closed_at = ?, rating = ? WHERE case_number = ?",
+            (*dataclasses.astuple(p), case_number),
+        )
+
+    def open_cases(self) -> list[Case]:
+        """Every open case (for the deadline check)."""
+        sql = f"SELECT {CASE_COLUMNS} FROM cases WHERE state IN {OPEN} ORDER BY case_number"  # noqa: S608
+        return [case_from_row(r) for r in self._conn.execute(sql)]
+
+    def directory(self, ward: str) -> str | None:
+        """A ward's directory as stored (WardDirectory JSON)."""
+        row = self._conn.execute("SELECT directory FROM ward_directory WHERE ward = ?", (ward,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_directory(self, ward: str, directory_json: str, updated_at: str, replace: bool = True) -> bool:
+        """Store a ward's directory; with ``replace=False`` only if the ward has none (seeding)."""
+        conflict = "DO UPDATE SET directory = excluded.directory, updated_at = excluded.updated_at" if replace else (
+            "DO NOTHING"
+        )
+        cur = self._conn.execute(
+            f"INSERT INTO ward_directory (ward, directory, updated_at) VALUES (?, ?, ?) ON CONFLICT (ward) {conflict}",  # noqa: S608
+            (ward, directory_json, updated_at),
+        )
+        return cur.rowcount == 1
+
+    def execute(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        """A raw statement (users and migrations); callers pass constant SQL and bind their values."""
+        return self._conn.execute(sql, args)
 
     def insert_reading(self, reading: Reading) -> bool:
         """Store a reading; False if that event id is already stored."""
@@ -146,6 +211,12 @@ class StoreTx:
             "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
             (counter, n),
         )
+
+    def bump_counter_value(self, counter: str) -> int:
+        """Add one to a named counter and return its new value."""
+        self.bump(counter)
+        row = self._conn.execute("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()
+        return int(row[0])
 
     def insert_alert(self, alert: StoredAlert) -> int:
         """Store an alert event (its ``id`` is ignored); returns the id it got."""

@@ -12,7 +12,7 @@ from central.ingest.processor import UplinkProcessor
 from central.store.sqlite import CentralStore
 from central.telemetry.stations import Station
 from protocol import frames
-from tests.central.central_testkit import encode, make_uplink, vector_hex
+from tests.central.central_testkit import NOW, encode, make_uplink, vector_hex
 
 with warnings.catch_warnings():
     # Starlette >= 1.x wants httpx2 for its TestClient; pyproject's dev extra installs httpx, which still works.
@@ -33,7 +33,9 @@ def client(
             make_uplink(vector_hex("bad_tag_flipped_bit"), 5),
         ]
     )
-    with TestClient(create_app(store, locator, stations, lambda: True)) as c:
+    # From loopback with no token: the dashboard's and the demo's view (a read-only operator).
+    app = create_app(store, locator, stations, lambda: True, clock=lambda: NOW)
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:
         yield c
 
 
@@ -53,8 +55,10 @@ def test_cases_newest_first_with_names(client: TestClient) -> None:
     assert first["created_at"].startswith("2025-11-15T12:00:00")
     assert set(first) == {
         "case_number", "node_id", "ward_code", "ward_name", "authority", "kind", "people", "vulnerable",
-        "lat", "lon", "located_by", "state", "created_at", "presses",
+        "lat", "lon", "located_by", "state", "created_at", "presses", "case_ref", "priority", "escalation_level",
+        "escalated_to", "due_at", "overdue", "rating",
     }
+    assert (first["case_ref"], first["priority"], first["overdue"]) == ("sos:0b000042:1:2", 2, False)
     assert [c["case_number"] for c in client.get("/api/cases", params={"ward": "19753"}).json()] == [1]
     assert client.get("/api/cases", params={"state": "cancelled"}).json() == []
     assert client.get("/api/cases", params={"state": "lost"}).status_code == 422

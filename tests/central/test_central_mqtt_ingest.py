@@ -18,9 +18,9 @@ from central.service import CentralService
 from central.store.sqlite import CentralStore
 from floodmesh.broker import RunningBroker
 from protocol import frames, topics
-from protocol.envelopes import AppAck, Downlink
+from protocol.envelopes import AppAck, CaseEvent, CaseEvents, Downlink, WardDirectory, sos_case_ref
 from protocol.registry import NodeRegistry
-from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, WARD, make_uplink, vector_hex
+from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, NOW, WARD, make_uplink, vector_hex
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -122,3 +122,63 @@ def test_central_service_end_to_end(
     restarted = CentralStore(settings.db_path)
     assert restarted.next_boot_epoch() == 2  # the service took epoch 1
     restarted.close()
+
+
+@pytest.mark.integration
+def test_service_publishes_directories_retained_and_merges_gateway_histories(
+    tmp_path: Path,
+    mosquitto: RunningBroker,
+    gateway: tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"],
+    registry: NodeRegistry,
+) -> None:
+    client, inbox = gateway
+    registry.save(tmp_path / "registry.json")
+    authorities = tmp_path / "authorities.csv"
+    authorities.write_text(
+        "ward_code,authority,duty_officer,phone,radio_node_id,escalation\n"
+        f"{WARD},UBND Phường Kim Long,Chị Lan,+84-1,0c0000aa,Khu vực 1|Hue IOC\n",
+        encoding="utf-8",
+    )
+    settings = CentralSettings(
+        db_path=tmp_path / "central.sqlite", registry_path=tmp_path / "registry.json", authorities_path=authorities,
+        broker_host=mosquitto.host, broker_port=mosquitto.port, api_port=0, client_id="central-directory-test",
+    )
+    service = CentralService(settings)
+    service.start()
+    try:
+        wait_for(lambda: service.ingest is not None and service.ingest.connected)
+        time.sleep(0.2)
+        history = CaseEvents(msg_id=5, gateway=GATEWAY, ward=WARD, events=[CaseEvent(
+            event_id=f"{GATEWAY}:1", case_ref=sos_case_ref(BUTTON_ID, 1, 77), kind="created", at=NOW,
+            actor=f"gateway:{GATEWAY}", data={"kind": 1, "people": 2, "vulnerable": 0, "lat": None, "lon": None,
+                                              "local_case": 1})])
+        publish(client, (topics.uplink(WARD, GATEWAY, "case_events"), history.model_dump_json().encode()))
+        assert AppAck.model_validate_json(receive(inbox, 1)[topics.app_ack(WARD, GATEWAY)]) == AppAck(msg_ids=[5])
+        publish(client, make_uplink(vector_hex("sos_trapped_no_gps"), 6))  # a new case: Chị Lan gets a text
+        got = receive(inbox, 3)  # the button's ACK, the app ack, the text (down/+ covers down/text)
+    finally:
+        service.stop()
+    # A gateway that connects later still finds its ward's directory (retained).
+    late: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="late-gateway")
+    sub.on_message = lambda _c, _u, msg: late.put(msg)
+    sub.connect(mosquitto.host, mosquitto.port)
+    sub.loop_start()
+    sub.subscribe(topics.directory(WARD), qos=1)
+    try:
+        retained = late.get(timeout=10)
+    finally:
+        sub.disconnect()
+        sub.loop_stop()
+    directory = WardDirectory.model_validate_json(retained.payload)
+    assert retained.retain
+    assert (directory.escalation, directory.officers[0].radio_node_id) == (["Khu vực 1", "Hue IOC"], 0x0C0000AA)
+    assert topics.downlink(WARD, GATEWAY, BUTTON_ID) in got
+    text = json.loads(got[f"floodmesh/v1/{WARD}/{GATEWAY}/down/text"])
+    assert (text["node_id"], text["text"].split(" | ")[:2]) == (0x0C0000AA, ["SOS #2 P3", "trapped"])
+    store = CentralStore(settings.db_path)
+    try:
+        cases = store.cases()
+    finally:
+        store.close()
+    assert [c.case_ref for c in cases] == ["sos:0b000042:1:3", "sos:0b000042:1:77"]

@@ -1,0 +1,42 @@
+"""GET /api/directory[/{ward}] and PUT /api/directory/{ward}: each ward's duty officers and escalation chain."""
+
+from fastapi import APIRouter, HTTPException
+
+from central.api.auth import PrincipalDep, require_staff, require_writer
+from central.api.deps import ContextDep
+from central.cases import directory
+from protocol.envelopes import WardDirectory
+
+router = APIRouter(prefix="/api/directory")
+
+
+@router.get("")
+def list_directories(ctx: ContextDep, who: PrincipalDep) -> list[WardDirectory]:
+    """The directories the caller may see (every ward for the IOC, its own for a ward or gateway)."""
+    require_staff(who)
+    all_wards = [WardDirectory.model_validate_json(raw) for raw in ctx.store.directories()]
+    return [d for d in all_wards if who.sees(d.ward)]
+
+
+@router.get("/{ward}")
+def get_directory(ward: str, ctx: ContextDep, who: PrincipalDep) -> WardDirectory:
+    """One ward's directory."""
+    require_staff(who)
+    raw = ctx.store.directory(ward)
+    if raw is None or not who.sees(ward):
+        raise HTTPException(status_code=404, detail=f"no directory for ward {ward!r}")
+    return WardDirectory.model_validate_json(raw)
+
+
+@router.put("/{ward}")
+def put_directory(ward: str, body: WardDirectory, ctx: ContextDep, who: PrincipalDep) -> WardDirectory:
+    """Replace a ward's directory and announce it (retained) to the ward's gateways."""
+    require_writer(who, ward)
+    if body.ward != ward:
+        raise HTTPException(status_code=422, detail=f"body is for ward {body.ward!r}, not {ward!r}")
+    if ctx.store.directory(ward) is None:
+        raise HTTPException(status_code=404, detail=f"no ward {ward!r}")
+    directory.put(ctx.store, body, ctx.clock())
+    topic, payload = directory.message(body)
+    ctx.publish([(topic, payload, True)])
+    return body
