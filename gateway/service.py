@@ -167,6 +167,9 @@ class GatewayService:
         the drain that restarts from it puts every SOS first. The broker keeps our session."""
         old = self._client
         old.loop_stop()
+        sock = old.socket()
+        if sock is not None:
+            sock.close()  # paho leaves a dead connection's socket open once its loop is stopped
         self._client = self._make_client()
         self._publisher.use(self._client)
         self._client.connect_async(self.settings.broker_host, self.settings.broker_port,

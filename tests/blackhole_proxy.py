@@ -51,13 +51,35 @@ class BlackholeProxy:
                         s.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
+                    s.close()
                 return
             if self.blackhole:
                 continue
             try:
                 dst.sendall(data)
             except OSError:
+                src.close()
+                dst.close()
                 return
+
+    def cut(self) -> None:
+        """The backhaul is gone: refuse new connections and drop the open ones."""
+        self.refuse = True
+        self._drop_all()
+
+    def restore(self) -> None:
+        """The backhaul is back."""
+        self.refuse = False
+
+    def _drop_all(self) -> None:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Stop listening and drop every connection."""

@@ -1,0 +1,117 @@
+"""A ward cut off from the IOC keeps answering its residents, and the IOC learns everything after.
+
+Real parts throughout: Mosquitto, central with its API, a gateway, the firmware's SOS logic on a
+virtual button, and an official's handheld on the simulated air. Only the backhaul is cut, by a
+proxy between the gateway and the broker.
+"""
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from central.core.config import DATA_DIR, CentralSettings
+from central.service import CentralService
+from edge_nodes.fleet import ButtonSite, build_fleet
+from edge_nodes.virtual import VirtualSosButton
+from floodmesh.broker import RunningBroker
+from gateway.radio.sim import Air, SimRadioLink
+from gateway.service import GatewayService, GatewaySettings
+from protocol.registry import NodeRegistry
+from tests.blackhole_proxy import BlackholeProxy
+from tests.mqtt_peer import wait_until
+
+pytestmark = pytest.mark.integration
+
+WARD, GW, GATEWAY_RADIO, OFFICER = "19774", "gw-19774", 0x0F000001, 0x0D000001
+
+
+@dataclass
+class Ward:
+    air: Air
+    registry: NodeRegistry
+    gateway: GatewayService
+    central: CentralService
+    backhaul: BlackholeProxy
+    api: httpx.Client
+    inbox: list[str]
+
+    def officer_says(self, text: str) -> None:
+        self.air.transmit_text(OFFICER, text, to_id=GATEWAY_RADIO)
+
+
+def _authorities_with_officer(tmp_path: Path) -> Path:
+    with (DATA_DIR / "authorities.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        if row["ward_code"] == WARD:
+            row["radio_node_id"] = f"{OFFICER:08x}"
+    out = tmp_path / "authorities.csv"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+@pytest.fixture
+def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
+    registry = build_fleet([], [ButtonSite(WARD)], demo_secret=b"isolation")
+    registry.save(tmp_path / "nodes.json")
+    central = CentralService(CentralSettings(
+        db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json", broker_host=mosquitto.host,
+        broker_port=mosquitto.port, api_port=0, authorities_path=_authorities_with_officer(tmp_path)))
+    central.start()
+    backhaul = BlackholeProxy(mosquitto.host, mosquitto.port)
+    air = Air()
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", backhaul.port, retry_s=5)
+    gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO), registry)
+    inbox: list[str] = []
+    air.attach_text(OFFICER, lambda _f, text: inbox.append(text))
+    gateway.start()
+    api = httpx.Client(base_url=central.api_url, timeout=10)
+    yield Ward(air, registry, gateway, central, backhaul, api, inbox)
+    api.close()
+    gateway.stop()
+    central.stop()
+    backhaul.close()
+
+
+def test_an_isolated_ward_answers_and_the_ioc_merges_its_history(ward: Ward) -> None:
+    # Before the floods: the ward's directory comes from central and is cached at the gateway.
+    wait_until(lambda: ward.gateway.ward.directory.officer_nodes() == {OFFICER}, what="the directory synced")
+
+    ward.backhaul.cut()
+    wait_until(lambda: ward.gateway.stats()["connected"] is False, what="the gateway cut off")
+    button = VirtualSosButton(next(iter(ward.registry)), ward.air)
+    button.press(1_764_000_000.0, kind=2, people=4, vulnerable=2)
+
+    wait_until(lambda: button.led == "registered", what="the ward's own answer on the button")
+    wait_until(lambda: len(ward.inbox) == 1, what="the case on the officer's radio")
+    assert ward.inbox[0].startswith("SOS L1: trapped, 4 people (elderly)")
+    ward.officer_says("L1 ACK")
+    wait_until(lambda: button.led == "acknowledged", what="the button showing the officer has it")
+    assert ward.api.get("/api/cases").json() == []  # the IOC knows nothing yet
+
+    ward.backhaul.restore()
+    wait_until(lambda: len(ward.api.get("/api/cases").json()) == 1, timeout_s=30, what="the case at the IOC")
+    case = ward.api.get("/api/cases").json()[0]
+    assert case["ward_code"] == WARD
+
+    def events() -> list[dict[str, object]]:
+        detail = ward.api.get(f"/api/cases/{case['case_number']}").json()
+        return [e for e in detail["events"] if e["ignored"] is None]
+
+    def from_gateway() -> list[object]:
+        return [e["kind"] for e in events() if not str(e["actor"]).startswith("central")]
+
+    wait_until(lambda: "acknowledged" in from_gateway(), timeout_s=30, what="the ward's history merged")
+    # The union keeps each event once: the ward's own record of the case, next to central's.
+    assert sorted(map(str, from_gateway())) == ["acknowledged", "created", "notified"]
+    ids = [e["event_id"] for e in events()]
+    assert len(ids) == len(set(ids))
+    assert ward.api.get(f"/api/cases/{case['case_number']}").json()["state"] == "acknowledged"
+    wait_until(lambda: ward.gateway.stats()["outbox_pending"] == 0, what="the outbox drained")
