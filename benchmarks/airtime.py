@@ -76,12 +76,20 @@ def _data_bytes(portnum: int, payload: bytes) -> int:
 def our_reading_frame() -> bytes:
     """A water-level frame exactly as the firmware builds it."""
     sensor = WaterLevelSensor(0x0A000001, bytes(16), 1)
-    return sensor.sample(1_700_000_000, 2350, 87)
+    return bytes(sensor.sample(1_700_000_000, 2350, 87)[0])
 
 
-def batched_frame_bytes(n: int) -> int:
-    """Proposed WaterLevelBatch frame: header, count u8, interval u16, n x distance u16, battery, flags, tag."""
-    return frames.HEADER_LEN + 1 + 2 + 2 * n + 2 + frames.TAG_LEN
+def our_batch_frame(n: int = BATCH) -> bytes:
+    """A WaterLevelBatch frame of ``n`` readings exactly as the firmware builds it."""
+    sensor = WaterLevelSensor(0x0A000001, bytes(16), 1, batch=n)
+    sensor.sample(1_700_000_000, 2350, 87)  # the first reading after boot goes alone
+    out: list[bytes] = []
+    for i in range(1, n + 1):
+        out += sensor.sample(1_700_000_000 + REPORT_S * i, 2350 - i, 87)
+    (frame,) = out
+    if frames.decode(frame, bytes(16)).kind != "water_level_batch":
+        raise AssertionError("the firmware did not batch")
+    return bytes(frame)
 
 
 def meshtastic_env_telemetry() -> bytes:
@@ -102,11 +110,12 @@ def _mp_cycle_us() -> float:
     """Microseconds per reading cycle (sample, HMAC, ToRadio encoding) on the MicroPython unix port."""
     root = Path(__file__).resolve().parents[1]
     mp = Path(sys.executable).parent / "micropython"
-    script = (
+    script = f"BATCH = {BATCH}\n" + (
         "import sys, time\nsys.path.insert(0, '.')\n"
         "from firmware.water_level import WaterLevelSensor\nfrom firmware.mesh_link import MeshLink\n"
-        "w = WaterLevelSensor(1, bytes(16), 1, interval_s=0)\nl = MeshLink()\nn = 300\n"
-        "t = time.ticks_us()\nfor i in range(n):\n    l.packet(w.sample(1700000000 + i, 2000 + i, 80))\n"
+        "w = WaterLevelSensor(1, bytes(16), 1, interval_s=1, batch=BATCH)\nl = MeshLink()\nn = 300\n"
+        "t = time.ticks_us()\nfor i in range(n):\n    for f in w.sample(1700000000 + i, 2000, 80):\n"
+        "        l.packet(f)\n"
         "print(time.ticks_diff(time.ticks_us(), t) / n)\n"
     )
     out = subprocess.run([str(mp), "-c", script], cwd=root, capture_output=True, text=True, timeout=120, check=True)
@@ -123,7 +132,7 @@ def run() -> dict[str, object]:
     started = time.perf_counter()
     overhead = MESHTASTIC_HEADER
     ours_single = overhead + _data_bytes(PORT, our_reading_frame())
-    ours_batch = overhead + _data_bytes(PORT, bytes(batched_frame_bytes(BATCH)))
+    ours_batch = overhead + _data_bytes(PORT, our_batch_frame(BATCH))
     env = overhead + _data_bytes(portnums_pb2.TELEMETRY_APP, meshtastic_env_telemetry())
     dev = overhead + _data_bytes(portnums_pb2.TELEMETRY_APP, meshtastic_device_telemetry())
     t_single, t_batch = airtime_s(ours_single), airtime_s(ours_batch) / BATCH

@@ -119,7 +119,7 @@ class VirtualWaterLevelSensor:
     def tick(self, now: float) -> None:
         """Sample the sensor; the firmware decides whether a report is due."""
         with self._lock:
-            frame = self._fw.sample(int(now), self.distance_mm(now), self.battery_pct)
-        if frame:
+            out = self._fw.sample(int(now), self.distance_mm(now), self.battery_pct)
+        for frame in out:
             self.transmissions += 1
             self._air.transmit(self.node_id, frame)

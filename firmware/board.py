@@ -70,6 +70,38 @@ def next_boot_epoch(path: str = EPOCH_PATH) -> int:
     return n
 
 
+def wake_state(node_id: int) -> "dict | None":
+    """What the last wake left in RTC memory, on a deep-sleep wake only; None on a real boot.
+
+    RTC slow memory survives deep sleep but not a power cut or a reset, so a real boot never sees a
+    stale state (and takes a new boot epoch); a state written for another node id is ignored too.
+    """
+    if machine.reset_cause() != machine.DEEPSLEEP_RESET:
+        return None
+    try:
+        st = json.loads(machine.RTC().memory())
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(st, dict) or st.get("node") != node_id or "epoch" not in st:
+        return None
+    return st
+
+
+def sleep(st: dict, ms: int) -> None:
+    """Keep ``st`` in RTC memory (at most 2 kB) and deep-sleep ``ms``; the wake runs /main.py again."""
+    machine.RTC().memory(json.dumps(st).encode())
+    machine.deepsleep(max(1, ms))
+
+
+def sleep_until_pressed(button: "Button", st: dict) -> None:
+    """Keep ``st`` in RTC memory and deep-sleep until the (active-low) button pulls its pin to 0."""
+    import esp32
+
+    esp32.wake_on_ext0(pin=button.pin, level=esp32.WAKEUP_ALL_LOW)
+    machine.RTC().memory(json.dumps(st).encode())
+    machine.deepsleep()
+
+
 def random_u16() -> int:
     """A random start for the sequence counter (ACKs carry no boot epoch; see sos_button)."""
     return int.from_bytes(os.urandom(2), "big")
@@ -156,14 +188,18 @@ class Battery:
 class Button:
     """Active-low button on a pull-up. The IRQ only records the edge: no allocation in an ISR."""
 
-    def __init__(self, pin: int) -> None:
+    def __init__(self, pin: int, woke: bool = False) -> None:
         self.pin = machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP)
-        self._edge = False
+        self._edge = woke  # a press woke us from deep sleep: it may be over before the first poll
         self.gestures = Gestures()
         self.pin.irq(trigger=machine.Pin.IRQ_FALLING, handler=self._irq)
 
     def _irq(self, _pin: object) -> None:
         self._edge = True
+
+    def down(self) -> bool:
+        """Whether the button is held now."""
+        return self.pin.value() == 0
 
     def poll(self, now_ms: int) -> int:
         """A gesture (firmware/gestures.py: NONE, PRESS, HOLD, MEDICAL); call every ~20 ms."""

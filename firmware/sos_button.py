@@ -134,6 +134,16 @@ class SosButton:
         """Whether a frame is still waiting for its ACK (the main loop stays awake while it is)."""
         return bool(self._pending)
 
+    def state(self) -> "list[object]":
+        """What must survive a deep sleep (JSON-able); the button sleeps only when nothing is retried."""
+        return [self.seq.peek(), self.led, self.case_number, self.sos_seq, self._state, list(self._last_sos)]
+
+    def restore(self, st: "list[Any]") -> None:  # type: ignore[name-defined]  # noqa: F821
+        """Take back a ``state()`` after a deep-sleep wake."""
+        self.seq = Sequence(st[0])
+        self.led, self.case_number, self.sos_seq, self._state = st[1], st[2], st[3], st[4]
+        self._last_sos = tuple(st[5])
+
     def on_downlink(self, data: bytes) -> bool:
         """Take an ACK for the current SOS; anything else (bad tag, other node, stale seq) -> False."""
         try:

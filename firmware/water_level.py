@@ -1,7 +1,14 @@
-"""A river/street water-level sensor (pure logic): when to report, and the frames it sends.
+"""A river/street water-level sensor (pure logic): when to take a reading, and the frames it sends.
 
-Reports every ``interval_s``; while the water moves by ``fast_delta_mm`` or more since the last
-report, every ``fast_interval_s`` instead: a rising flood is what the IOC needs to see early.
+Takes a reading every ``interval_s`` and sends ``batch`` of them in one WaterLevelBatch frame (one
+radio wake-up and one Meshtastic header per batch instead of per reading). When the water moved by
+``fast_delta_mm`` or more since the last reading and ``fast_interval_s`` have passed, the pending
+readings go at once and the new one follows alone: a rising flood is what the IOC needs to see early.
+The first reading after a real boot also goes alone, so central sees the node come up.
+
+Readings of a batch are ``interval_s`` apart on a fixed grid (a late sample does not push the next
+one), so the timestamps central derives from the last one are off by at most one sampling period.
+The batch takes ``count`` consecutive sequence numbers, ending at the header's (frames.split_batch).
 """
 
 from firmware.sequence import Sequence
@@ -24,7 +31,7 @@ LOW_BATTERY_PCT = const(15)
 
 
 class WaterLevelSensor:
-    """Call ``sample`` after each ranging; send what it returns (``b""``: nothing due)."""
+    """Call ``sample`` after each ranging; send every frame it returns (oldest first)."""
 
     def __init__(
         self,
@@ -35,6 +42,7 @@ class WaterLevelSensor:
         fast_interval_s: int = 60,
         fast_delta_mm: int = 50,
         seq: "Sequence | None" = None,
+        batch: int = 1,
     ) -> None:
         self.node_id = node_id
         self.key = key
@@ -42,45 +50,92 @@ class WaterLevelSensor:
         self.interval_s = interval_s
         self.fast_interval_s = fast_interval_s
         self.fast_delta_mm = fast_delta_mm
+        self.batch = min(max(1, batch), frames.MAX_BATCH)
         self.seq = seq if seq is not None else Sequence()
-        self.last_report_s: "int | None" = None
-        self.last_distance_mm: "int | None" = None  # last reported good reading
+        self.last_report_s: "int | None" = None  # when the last reading was taken
+        self.last_distance_mm: "int | None" = None  # last good reading taken
+        self.last_sample_mm: "int | None" = None  # last good sample, reading or not
+        self.due_s = 0  # grid time of the next periodic reading
+        # Readings taken, not yet sent: distances, time of the last, flags OR-ed, battery, their spacing.
+        self.pending: "list[int]" = []
+        self.pending_ts = 0
+        self.pending_flags = 0
+        self.pending_battery = 100
+        self.pending_interval = interval_s
+        self.watching = False  # the water moved between the last two samples: sample sooner
 
-    def _frame(self, now_s: int, payload: "frames.WaterLevel | frames.NodeStatus") -> bytes:
+    def _frame(self, now_s: int, payload: "frames._Payload") -> bytes:
         f = frames.Frame(self.node_id, self.boot_epoch, self.seq.next(), int(now_s) & 0xFFFFFFFF, payload)
         return frames.encode(f, self.key)
 
-    def is_due(self, now_s: int, distance_mm: "int | None") -> bool:
-        """Whether a reading taken now should be reported."""
-        last = self.last_report_s
-        if last is None:
-            return True
-        elapsed = now_s - last
-        if elapsed >= self.interval_s:
-            return True
-        prev = self.last_distance_mm
-        moved = distance_mm is not None and prev is not None and abs(distance_mm - prev) >= self.fast_delta_mm
-        return moved and elapsed >= self.fast_interval_s
+    def flush(self) -> "list[bytes]":
+        """The pending readings as one frame (a single WaterLevel when there is one), or []."""
+        n = len(self.pending)
+        if not n:
+            return []
+        flags = self.pending_flags & 0xFF
+        if n == 1:
+            data = self._frame(self.pending_ts, frames.WaterLevel(self.pending[0], self.pending_battery, flags))
+        else:
+            flags &= ~frames.WL_SENSOR_FAULT  # per reading in a batch: a NO_READING distance
+            payload = frames.WaterLevelBatch(self.pending_interval, self.pending, self.pending_battery, flags)
+            for _ in range(n - 1):  # the batch occupies n sequence numbers, the header names the last
+                self.seq.next()
+            data = self._frame(self.pending_ts, payload)
+        self.pending = []
+        self.pending_flags = 0
+        return [data]
 
-    def sample(self, now_s: int, distance_mm: "int | None", battery_pct: int, flags: int = 0) -> bytes:
-        """One reading; a WaterLevel frame when a report is due, else b"".
+    def _moved(self, distance_mm: "int | None", ref: "int | None", delta: int) -> bool:
+        return distance_mm is not None and ref is not None and abs(distance_mm - ref) >= delta
 
-        ``distance_mm`` None (no trustworthy echo) or out of the u16 range is sent as 0xFFFF with
+    def sample(self, now_s: int, distance_mm: "int | None", battery_pct: int, flags: int = 0) -> "list[bytes]":
+        """One sample; the frames to send now, oldest first ([] when nothing is due).
+
+        ``distance_mm`` None (no trustworthy echo) or out of the u16 range is sent as NO_READING with
         WL_SENSOR_FAULT; a battery under LOW_BATTERY_PCT adds WL_LOW_BATTERY.
         """
-        if distance_mm is None or not 0 <= distance_mm <= 0xFFFF:
+        if distance_mm is None or not 0 <= distance_mm < frames.NO_READING:
             distance_mm = None
             flags |= frames.WL_SENSOR_FAULT
         battery_pct = min(100, max(0, battery_pct))
         if battery_pct < LOW_BATTERY_PCT:
             flags |= frames.WL_LOW_BATTERY
-        if not self.is_due(now_s, distance_mm):
-            return b""
+        last = self.last_report_s
+        self.watching = self._moved(distance_mm, self.last_sample_mm, self.fast_delta_mm // 2)
+        if distance_mm is not None:
+            self.last_sample_mm = distance_mm
+        urgent = last is None or (
+            now_s - last >= self.fast_interval_s and self._moved(distance_mm, self.last_distance_mm, self.fast_delta_mm)
+        )
+        if not urgent and now_s < self.due_s:
+            return []
+        out: "list[bytes]" = []
+        late = now_s - self.due_s
+        if urgent or late >= self.interval_s or self.pending_interval != self.interval_s:
+            out = self.flush()  # off the grid: what is pending goes first, with its own spacing
+        on_grid = 0 <= late < self.interval_s and not urgent
+        self.due_s = self.due_s + self.interval_s if on_grid else now_s + self.interval_s
         self.last_report_s = now_s
         if distance_mm is not None:
             self.last_distance_mm = distance_mm
-        wire_mm = 0xFFFF if distance_mm is None else distance_mm
-        return self._frame(now_s, frames.WaterLevel(wire_mm, battery_pct, flags & 0xFF))
+        self.pending.append(frames.NO_READING if distance_mm is None else distance_mm)
+        self.pending_ts = now_s
+        self.pending_flags |= flags
+        self.pending_battery = battery_pct
+        self.pending_interval = self.interval_s
+        if urgent or len(self.pending) >= self.batch:
+            out += self.flush()
+        return out
+
+    def next_sample_s(self, now_s: int) -> int:
+        """Seconds until the next sample is worth taking (deep sleep): sooner while the water moves."""
+        if self.last_report_s is None:
+            return 0
+        wait = self.due_s - now_s
+        if self.watching:
+            wait = min(wait, self.last_report_s + self.fast_interval_s - now_s)
+        return max(1, wait)
 
     def on_downlink(self, data: bytes) -> bool:
         """A Config frame for this node sets ``interval_s``; anything else -> False, no change."""
@@ -91,6 +146,8 @@ class WaterLevelSensor:
         if f.node_id != self.node_id or not isinstance(f.payload, frames.Config):
             return False
         self.interval_s = f.payload.report_interval_s
+        if self.last_report_s is not None:
+            self.due_s = min(self.due_s, self.last_report_s + self.interval_s)
         return True
 
     def status(self, now_s: int, uptime_s: int, unsent: int, battery_pct: int) -> bytes:
@@ -99,3 +156,15 @@ class WaterLevelSensor:
             min(100, max(0, battery_pct)), min(max(0, uptime_s), 0xFFFFFFFF), min(max(0, unsent), 0xFFFF)
         )
         return self._frame(now_s, payload)
+
+    def state(self) -> "list[object]":
+        """What must survive a deep sleep (JSON-able): sequence, schedule, pending readings."""
+        return [self.seq.peek(), self.interval_s, self.last_report_s, self.last_distance_mm, self.last_sample_mm,
+                self.due_s, self.pending, self.pending_ts, self.pending_flags, self.pending_battery,
+                self.pending_interval, self.watching]
+
+    def restore(self, st: "list[Any]") -> None:  # type: ignore[name-defined]  # noqa: F821
+        """Take back a ``state()`` after a deep-sleep wake."""
+        self.seq = Sequence(st[0])
+        (self.interval_s, self.last_report_s, self.last_distance_mm, self.last_sample_mm, self.due_s, self.pending,
+         self.pending_ts, self.pending_flags, self.pending_battery, self.pending_interval, self.watching) = st[1:]

@@ -27,6 +27,7 @@ T_WATER_LEVEL = 0x01
 T_SOS = 0x02
 T_SOS_CANCEL = 0x03
 T_NODE_STATUS = 0x04
+T_WATER_LEVEL_BATCH = 0x05
 T_ACK = 0x81
 T_CONFIG = 0x82
 
@@ -35,6 +36,7 @@ TYPE_NAMES = {
     T_SOS: "sos",
     T_SOS_CANCEL: "sos_cancel",
     T_NODE_STATUS: "node_status",
+    T_WATER_LEVEL_BATCH: "water_level_batch",
     T_ACK: "ack",
     T_CONFIG: "config",
 }
@@ -49,6 +51,10 @@ ACK_STATES = ("none", "registered", "acknowledged", "dispatched", "resolved", "c
 # Water-level flags set by the node itself.
 WL_SENSOR_FAULT = 1
 WL_LOW_BATTERY = 2
+# A batch carries at most this many readings (37 payload bytes, a 57-byte frame).
+MAX_BATCH = 16
+# In a batch a reading with no trustworthy echo is this distance (it gets WL_SENSOR_FAULT when split).
+NO_READING = 0xFFFF
 
 _U32 = 0xFFFFFFFF
 
@@ -97,6 +103,36 @@ class WaterLevel(_Payload):
 
     def pack(self) -> bytes:
         return struct.pack(">HBB", self.distance_mm, self.battery_pct, self.flags)
+
+
+class WaterLevelBatch(_Payload):
+    """``count`` readings taken ``interval_s`` apart; the frame's header names the last one.
+
+    The batch occupies ``count`` consecutive sequence numbers ending at the header's ``seq``, and the
+    last reading was taken at the header's ``node_ts``: ``split_batch`` turns it back into the
+    ``count`` single WaterLevel frames, so every tier dedupes readings by (node, boot, seq) as before.
+    ``battery_pct`` and ``flags`` are the node's at the last reading; a distance of ``NO_READING``
+    is a reading without a trustworthy echo.
+    """
+
+    FIELDS = ("interval_s", "distances_mm", "battery_pct", "flags")
+
+    def __init__(self, interval_s: int, distances_mm: list, battery_pct: int, flags: int = 0) -> None:
+        _check(1 <= len(distances_mm) <= MAX_BATCH, "count")
+        _check(0 <= interval_s <= 0xFFFF, "interval_s")
+        for d in distances_mm:
+            _check(0 <= d <= 0xFFFF, "distance_mm")
+        _check(0 <= battery_pct <= 100, "battery_pct")
+        _check(0 <= flags <= 0xFF, "flags")
+        self.interval_s = interval_s
+        self.distances_mm = list(distances_mm)
+        self.battery_pct = battery_pct
+        self.flags = flags
+
+    def pack(self) -> bytes:
+        n = len(self.distances_mm)
+        return (struct.pack(">BH", n, self.interval_s) + struct.pack(">%dH" % n, *self.distances_mm)
+                + struct.pack(">BB", self.battery_pct, self.flags))
 
 
 class Sos(_Payload):
@@ -203,6 +239,16 @@ def _unpack_water_level(body: bytes) -> WaterLevel:
     return WaterLevel(d, b, f)
 
 
+def _unpack_water_level_batch(body: bytes) -> WaterLevelBatch:
+    n = body[0]
+    if len(body) != 5 + 2 * n:
+        raise FrameError("bad_length", "water_level_batch of %d readings in %d bytes" % (n, len(body)))
+    interval = struct.unpack(">H", body[1:3])[0]
+    distances = list(struct.unpack(">%dH" % n, body[3 : 3 + 2 * n]))
+    b, f = struct.unpack(">BB", body[3 + 2 * n :])
+    return WaterLevelBatch(interval, distances, b, f)
+
+
 def _unpack_sos(body: bytes) -> Sos:
     kind, people, vulnerable = struct.unpack(">BBB", body[:3])
     if len(body) == 3:
@@ -235,6 +281,7 @@ _CODECS = {
     T_SOS: ((3, 11), _unpack_sos),
     T_SOS_CANCEL: ((2,), _unpack_sos_cancel),
     T_NODE_STATUS: ((7,), _unpack_node_status),
+    T_WATER_LEVEL_BATCH: (tuple(range(7, 6 + 2 * MAX_BATCH, 2)), _unpack_water_level_batch),
     T_ACK: ((9,), _unpack_ack),
     T_CONFIG: ((2,), _unpack_config),
 }
@@ -244,6 +291,7 @@ _PAYLOAD_TYPES = {
     Sos: T_SOS,
     SosCancel: T_SOS_CANCEL,
     NodeStatus: T_NODE_STATUS,
+    WaterLevelBatch: T_WATER_LEVEL_BATCH,
     Ack: T_ACK,
     Config: T_CONFIG,
 }
@@ -334,9 +382,31 @@ _PAYLOAD_CLASSES = {
     "sos": Sos,
     "sos_cancel": SosCancel,
     "node_status": NodeStatus,
+    "water_level_batch": WaterLevelBatch,
     "ack": Ack,
     "config": Config,
 }
+
+
+def split_batch(frame: Frame) -> list:
+    """A WaterLevelBatch frame -> its readings as single WaterLevel frames, oldest first.
+
+    Reading ``i`` of ``count`` has ``seq - (count-1-i)`` (mod 2**16) and ``node_ts - (count-1-i) *
+    interval_s``; a ``NO_READING`` distance gets WL_SENSOR_FAULT. Any other frame comes back alone.
+    """
+    p = frame.payload
+    if not isinstance(p, WaterLevelBatch):
+        return [frame]
+    n = len(p.distances_mm)
+    out = []
+    for i in range(n):
+        back = n - 1 - i
+        d = p.distances_mm[i]
+        flags = p.flags | WL_SENSOR_FAULT if d == NO_READING else p.flags
+        ts = max(0, frame.node_ts - back * p.interval_s)
+        reading = WaterLevel(d, p.battery_pct, flags)
+        out.append(Frame(frame.node_id, frame.boot_epoch, (frame.seq - back) & 0xFFFF, ts, reading))
+    return out
 
 
 def to_fields(frame: Frame) -> dict:

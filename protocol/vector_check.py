@@ -22,6 +22,10 @@ def _check_valid(vec: dict) -> str:
     decoded = frames.to_fields(frames.decode(bytes.fromhex(want), key))
     if decoded != vec["frame"]:
         return "decode gave " + repr(decoded)
+    if "readings" in vec:
+        split = [frames.to_fields(r) for r in frames.split_batch(frames.from_fields(decoded))]
+        if split != vec["readings"]:
+            return "split_batch gave " + repr(split)
     if hmac_sha256_pure(key, bytes.fromhex(want)) != hmac_sha256(key, bytes.fromhex(want)):
         return "pure HMAC differs from the platform's"
     return ""

@@ -307,6 +307,11 @@ class UplinkProcessor:
 
     def _apply(self, tx: StoreTx, heard: _Heard, now: datetime, out: BatchResult) -> None:
         frame = heard.frame
+        if frame.kind == "water_level_batch":
+            # Each reading of a batch has its own (node, boot, seq): deduped and assessed as a single one.
+            for reading in frames.split_batch(frame):
+                self._apply(tx, replace(heard, frame=reading), now, out)
+            return
         if not tx.claim_event(frame.node_id, frame.boot_epoch, frame.seq, frame.kind):
             tx.bump("duplicates")
             out.duplicates += 1

@@ -25,6 +25,7 @@ def test_airtime_grows_with_payload_and_spreading_factor() -> None:
 def test_report_meets_the_issue_goals() -> None:
     r = airtime.run()
     assert r["bytes_on_air"]["ours_single"] == 16 + 3 + 2 + 2 + 24  # type: ignore[index]
+    assert r["bytes_on_air"]["ours_batch_6"] == 16 + 3 + 2 + 2 + 37  # the real WaterLevelBatch frame  # type: ignore[index]
     assert float(r["airtime_ratio_vs_meshtastic"]) <= 0.3  # type: ignore[arg-type]
     assert float(r["water_node_battery_months"]) >= 12  # type: ignore[arg-type]
     assert float(r["button_standby_years"]) >= 2  # type: ignore[arg-type]

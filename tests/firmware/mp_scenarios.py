@@ -36,6 +36,12 @@ def _ack(node_id: int, sos_seq: int, case: int, state: int, key: bytes = KEY, so
     return frames.encode(f, key)
 
 
+def _one(out: list) -> bytes:
+    """The one frame a sample produced, or b"" (batch size 1 never sends two)."""
+    assert len(out) <= 1, out
+    return out[0] if out else b""
+
+
 def _config(node_id: int, interval_s: int, key: bytes = KEY) -> bytes:
     return frames.encode(frames.Frame(node_id, 7, 2, T0, frames.Config(interval_s)), key)
 
@@ -186,23 +192,23 @@ def scenario_cancel_unacknowledged() -> None:
 
 def scenario_water_level_schedule() -> None:
     w = WaterLevelSensor(SENSOR, KEY, 3)
-    first = w.sample(T0, 2350, 87)
+    first = _one(w.sample(T0, 2350, 87))
     f = frames.decode(first, KEY)
     assert f.event_id == (SENSOR, 3, 0)
     assert f.payload == frames.WaterLevel(2350, 87, 0)
-    assert w.sample(T0 + 60, 2340, 87) == b""  # steady: wait for the interval
-    assert w.sample(T0 + 299, 2340, 87) == b""
-    assert frames.decode(w.sample(T0 + 300, 2340, 87), KEY).seq == 1
+    assert _one(w.sample(T0 + 60, 2340, 87)) == b""  # steady: wait for the interval
+    assert _one(w.sample(T0 + 299, 2340, 87)) == b""
+    assert frames.decode(_one(w.sample(T0 + 300, 2340, 87)), KEY).seq == 1
 
 
 def scenario_water_level_rising_fast() -> None:
     w = WaterLevelSensor(SENSOR, KEY, 3)
-    assert w.sample(T0, 2350, 87)
-    assert w.sample(T0 + 30, 2250, 87) == b""  # moved, but fast_interval_s not yet
-    data = w.sample(T0 + 60, 2300, 87)  # 50 mm closer to the sensor: water rising
+    assert _one(w.sample(T0, 2350, 87))
+    assert _one(w.sample(T0 + 30, 2250, 87)) == b""  # moved, but fast_interval_s not yet
+    data = _one(w.sample(T0 + 60, 2300, 87))  # 50 mm closer to the sensor: water rising
     assert frames.decode(data, KEY).payload.distance_mm == 2300
-    assert w.sample(T0 + 120, 2260, 87) == b""  # 40 mm since the last report: not fast
-    assert w.sample(T0 + 180, 2200, 87)  # 100 mm since the last report
+    assert _one(w.sample(T0 + 120, 2260, 87)) == b""  # 40 mm since the last report: not fast
+    assert _one(w.sample(T0 + 180, 2200, 87))  # 100 mm since the last report
 
 
 def scenario_water_level_vector_bytes() -> None:
@@ -210,7 +216,7 @@ def scenario_water_level_vector_bytes() -> None:
     wl, st = vs["water_level_kim_long"], vs["node_status"]
     fr = wl["frame"]
     w = WaterLevelSensor(fr["node_id"], bytes.fromhex(wl["key"]), fr["boot_epoch"], seq=Sequence(fr["seq"]))
-    assert w.sample(fr["node_ts"], 2350, 87).hex() == wl["hex"]
+    assert _one(w.sample(fr["node_ts"], 2350, 87)).hex() == wl["hex"]
     sp = st["frame"]["payload"]
     got = w.status(st["frame"]["node_ts"], sp["uptime_s"], sp["unsent"], sp["battery_pct"])
     assert got.hex() == st["hex"]
@@ -224,9 +230,9 @@ def scenario_config_downlink() -> None:
     assert w.interval_s == 300
     assert w.on_downlink(_config(SENSOR, 60))
     assert w.interval_s == 60
-    assert w.sample(T0, 2000, 90)
-    assert w.sample(T0 + 59, 2000, 90) == b""
-    assert w.sample(T0 + 60, 2000, 90)
+    assert _one(w.sample(T0, 2000, 90))
+    assert _one(w.sample(T0 + 59, 2000, 90)) == b""
+    assert _one(w.sample(T0 + 60, 2000, 90))
     v = _vectors()["config_interval"]
     w2 = WaterLevelSensor(v["frame"]["node_id"], bytes.fromhex(v["key"]), 1, interval_s=60)
     assert w2.on_downlink(bytes.fromhex(v["hex"]))
@@ -235,17 +241,17 @@ def scenario_config_downlink() -> None:
 
 def scenario_water_level_fault_and_battery() -> None:
     w = WaterLevelSensor(SENSOR, KEY, 3)
-    p = frames.decode(w.sample(T0, None, 10), KEY).payload
+    p = frames.decode(_one(w.sample(T0, None, 10)), KEY).payload
     assert (p.distance_mm, p.flags) == (0xFFFF, frames.WL_SENSOR_FAULT | frames.WL_LOW_BATTERY)
     assert w.last_distance_mm is None
-    p = frames.decode(w.sample(T0 + 300, 70000, 150), KEY).payload
+    p = frames.decode(_one(w.sample(T0 + 300, 70000, 150)), KEY).payload
     assert (p.distance_mm, p.battery_pct, p.flags) == (0xFFFF, 100, frames.WL_SENSOR_FAULT)
 
 
 def scenario_shared_sequence_wraps() -> None:
     s = Sequence(65535)
     w = WaterLevelSensor(SENSOR, KEY, 3, seq=s)
-    assert frames.decode(w.sample(T0, 1000, 50), KEY).seq == 65535
+    assert frames.decode(_one(w.sample(T0, 1000, 50)), KEY).seq == 65535
     assert frames.decode(w.status(T0, 10, 0, 50), KEY).seq == 0
     assert s.peek() == 1
 

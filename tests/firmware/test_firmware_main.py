@@ -14,7 +14,7 @@ FAKE = ROOT / "tests/firmware/fake_machine"
 PINS = {"led": 2, "button": 0, "trig": 5, "echo": 18, "battery": 34, "uart_tx": 17, "uart_rx": 16}
 
 
-def _flash(tmp_path: Path, kind: str) -> Path:
+def _flash(tmp_path: Path, kind: str, **extra: object) -> Path:
     """Lay the device's flash out as provisioning does: /main.py, /config.json, /firmware, /protocol."""
     shutil.copytree(ROOT / "firmware", tmp_path / "firmware", ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "protocol").mkdir()
@@ -27,6 +27,7 @@ def _flash(tmp_path: Path, kind: str) -> Path:
         "kind": kind,
         "pins": PINS,
         "sos": {"kind": 2, "people": 4, "vulnerable": 1},
+        **extra,
     }
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     return tmp_path
@@ -129,3 +130,27 @@ def test_pressure_transducer_node(tmp_path: Path) -> None:
     proc = _run(flash, "run_sensor.py", "ack", "3", str(8000 - 2708))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "sensor ok" in proc.stdout
+
+
+@pytest.mark.unit
+def test_water_level_deep_sleep_batches_and_keeps_its_boot_epoch(tmp_path: Path) -> None:
+    flash = _flash(tmp_path, "water_level", deep_sleep=True, batch=3, listen_ms=0)
+    proc = _run(flash, "run_sleeper.py", "sensor")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sensor sleeper ok" in proc.stdout
+    epoch = int((flash / "boot_epoch").read_text())
+    # Boot: the first reading alone and a status; then a batch of three every third wake. A wake with
+    # nothing to send never talks to the radio (three hellos in eight wakes).
+    assert f"wakes [[('water_level', {epoch}, 0), ('node_status', {epoch}, 1)], [], [], " \
+           f"[('water_level_batch', {epoch}, 4)], [], [], [('water_level_batch', {epoch}, 7)], []]" in proc.stdout
+    assert "hellos 3" in proc.stdout
+    assert "sleeps [300000, 300000" in proc.stdout
+    assert _run(flash, "run_sleeper.py", "sensor").returncode == 0  # a real boot (power cycle)
+    assert int((flash / "boot_epoch").read_text()) == (epoch + 1) & 0xFFFF
+
+
+@pytest.mark.unit
+def test_sos_button_sleeps_until_pressed_and_wakes_into_the_same_boot(tmp_path: Path) -> None:
+    proc = _run(_flash(tmp_path, "sos", deep_sleep=True, sleep_after_ms=200), "run_sleeper.py", "sos")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sos sleeper ok" in proc.stdout

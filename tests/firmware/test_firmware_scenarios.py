@@ -6,10 +6,12 @@ from collections.abc import Callable
 import pytest
 
 from protocol import frames
-from tests.firmware import mp_scenarios, mp_scenarios_link
+from tests.firmware import mp_scenarios, mp_scenarios_batch, mp_scenarios_link
 from tests.firmware.fw_tools import ROOT, tool
 
-MODULES = {"mp_scenarios": mp_scenarios, "mp_scenarios_link": mp_scenarios_link}
+MODULES = {
+    "mp_scenarios": mp_scenarios, "mp_scenarios_batch": mp_scenarios_batch, "mp_scenarios_link": mp_scenarios_link
+}
 ALL = [fn for mod in MODULES.values() for fn in mod.scenarios()]
 
 

@@ -42,7 +42,7 @@ def test_from_radio_parsed_like_the_real_protobufs(vec: dict[str, object]) -> No
 def test_sensor_frames_through_the_link_decode_with_meshtastic_and_protocol() -> None:
     w = WaterLevelSensor(0x0A000001, KEY, 3)
     link = mesh_link.MeshLink(first_id=0xFFFFFFFF, to=mv.GATEWAY)
-    sent = [link.packet(w.sample(1_700_000_000 + 300 * i, 2350 - i, 80)) for i in range(3)]
+    sent = [link.packet(w.sample(1_700_000_000 + 300 * i, 2350 - i, 80)[0]) for i in range(3)]
     assert [pid for pid, _ in sent] == [0xFFFFFFFF, 1, 2]  # the id wraps past 0, Meshtastic's "unset"
     payloads = StreamReader().feed(b"".join(d for _, d in sent))
     for i, raw in enumerate(payloads):

@@ -84,3 +84,46 @@ class WDT:
             WDT.hook(WDT.n)
         if WDT.n > WDT.turns:
             raise KeyboardInterrupt
+
+
+# Resets and deep sleep: ``deepsleep`` records the wanted sleep and raises DeepSleep; the test's
+# runner then "wakes" the chip by setting ``reset_cause`` and running main.py again (the RTC memory
+# below survives, as on the chip; a real boot is a fresh interpreter).
+PWRON_RESET = 1
+DEEPSLEEP_RESET = 4
+EXT0_WAKE = 2
+TIMER_WAKE = 4
+_reset = [PWRON_RESET, 0]  # reset cause, wake reason
+
+
+class DeepSleep(Exception):
+    slept = []  # milliseconds asked for, per sleep (0: until a wake pin)
+
+
+def deepsleep(ms=0):
+    DeepSleep.slept.append(ms)
+    raise DeepSleep(ms)
+
+
+def reset_cause():
+    return _reset[0]
+
+
+def wake_reason():
+    return _reset[1]
+
+
+def wake(reason=TIMER_WAKE):
+    """What the runner calls before running main.py again."""
+    _reset[0] = DEEPSLEEP_RESET
+    _reset[1] = reason
+
+
+class RTC:
+    mem = b""
+
+    def memory(self, data=None):
+        if data is None:
+            return RTC.mem
+        RTC.mem = bytes(data)
+        return None

@@ -1,0 +1,173 @@
+"""The water-level sensor's batches and deep-sleep state, under CPython and MicroPython alike.
+
+``micropython tests/firmware/mp_scenarios_batch.py`` from the repository root prints
+``N passed, N failed``; plain ``assert`` only.
+"""
+
+import json
+import sys
+
+sys.path.insert(0, ".")
+
+from firmware.sequence import Sequence
+from firmware.water_level import WaterLevelSensor
+from protocol import frames
+
+KEY = bytes(range(16))
+SENSOR = 167772161
+T0 = 1700000000
+
+
+def _decode(out: list) -> list:
+    return [frames.decode(d, KEY) for d in out]
+
+
+def _readings(out: list) -> list:
+    got = []
+    for f in _decode(out):
+        got += frames.split_batch(f)
+    return got
+
+
+def _steady(w: WaterLevelSensor, t: int, mm: int) -> None:
+    """As after a first reading at ``t`` (what the vectors assume): the next is due on the grid."""
+    w.last_report_s = t
+    w.last_distance_mm = mm
+    w.due_s = t + w.interval_s
+
+
+def scenario_batch_matches_vector_bytes() -> None:
+    with open("protocol/vectors.json") as fh:
+        v = next(x for x in json.load(fh)["valid"] if x["name"] == "water_level_batch_six")
+    fr = v["frame"]
+    w = WaterLevelSensor(fr["node_id"], bytes.fromhex(v["key"]), fr["boot_epoch"], seq=Sequence(18), batch=6)
+    _steady(w, T0, 2355)
+    out = []
+    for i, mm in enumerate(fr["payload"]["distances_mm"]):
+        out += w.sample(T0 + 300 * (i + 1), mm, 86)
+    assert [d.hex() for d in out] == [v["hex"]]
+    assert w.seq.peek() == 24
+
+
+def scenario_first_reading_after_boot_goes_alone_then_batches() -> None:
+    w = WaterLevelSensor(SENSOR, KEY, 3, batch=3)
+    first = _decode(w.sample(T0, 2000, 90))
+    assert [f.kind for f in first] == ["water_level"]
+    assert w.sample(T0 + 300, 2001, 90) == []
+    assert w.sample(T0 + 450, 2001, 90) == []  # between readings: not due
+    assert w.sample(T0 + 600, 2002, 90) == []
+    out = _decode(w.sample(T0 + 900, 2003, 90))
+    assert [f.kind for f in out] == ["water_level_batch"]
+    assert out[0].event_id == (SENSOR, 3, 3)
+    got = frames.split_batch(out[0])
+    assert [(r.seq, r.node_ts, r.payload.distance_mm) for r in got] == [
+        (1, T0 + 300, 2001), (2, T0 + 600, 2002), (3, T0 + 900, 2003)]
+    assert w.seq.peek() == 4
+
+
+def scenario_late_samples_keep_the_grid() -> None:
+    # Sampled every 20 s: a reading up to 19 s late does not push the next one back.
+    w = WaterLevelSensor(SENSOR, KEY, 1, batch=4)
+    _steady(w, T0, 2000)
+    out = []
+    for i, late in enumerate((19, 5, 19, 0)):
+        out += w.sample(T0 + 300 * (i + 1) + late, 2000, 90)
+    (f,) = _decode(out)
+    assert f.node_ts == T0 + 1200
+    assert [r.node_ts for r in frames.split_batch(f)] == [T0 + 300, T0 + 600, T0 + 900, T0 + 1200]
+
+
+def scenario_fast_rise_sends_pending_then_the_new_reading() -> None:
+    w = WaterLevelSensor(SENSOR, KEY, 1, batch=6)
+    _steady(w, T0, 2000)
+    assert w.sample(T0 + 300, 1990, 90) == []
+    assert w.sample(T0 + 600, 1980, 90) == []
+    assert w.sample(T0 + 900, 1970, 90) == []
+    out = _decode(w.sample(T0 + 960, 1900, 90))  # 70 mm in a minute
+    assert [f.kind for f in out] == ["water_level_batch", "water_level"]
+    assert [r.seq for r in _readings([frames.encode(f, KEY) for f in out])] == [0, 1, 2, 3]
+    assert (out[1].node_ts, out[1].payload.distance_mm) == (T0 + 960, 1900)
+    assert w.next_sample_s(T0 + 960) == 60  # the water moves: look again in a minute
+    one = _decode(w.sample(T0 + 1020, 1840, 90))
+    assert w.sample(T0 + 1080, 1835, 90) == []  # 5 mm: calm again, back to the grid
+    assert [f.seq for f in one] == [4]
+    assert w.next_sample_s(T0 + 1080) == 240
+
+
+def scenario_a_single_pending_reading_goes_as_a_single_frame() -> None:
+    w = WaterLevelSensor(SENSOR, KEY, 1, batch=6)
+    _steady(w, T0, 2000)
+    assert w.sample(T0 + 300, None, 10) == []
+    out = _decode(w.sample(T0 + 360, 1900, 10))  # a rise after a failed echo
+    assert [f.kind for f in out] == ["water_level", "water_level"]
+    lost = frames.WL_SENSOR_FAULT | frames.WL_LOW_BATTERY
+    assert (out[0].payload.distance_mm, out[0].payload.flags) == (frames.NO_READING, lost)
+    assert out[1].payload.flags == frames.WL_LOW_BATTERY
+
+
+def scenario_fault_inside_a_batch() -> None:
+    w = WaterLevelSensor(SENSOR, KEY, 1, batch=3)
+    _steady(w, T0, 2000)
+    out = []
+    for i, mm in enumerate((2000, None, 70000)):
+        out += w.sample(T0 + 300 * (i + 1), mm, 90)
+    (f,) = _decode(out)
+    assert f.payload.distances_mm == [2000, frames.NO_READING, frames.NO_READING]
+    assert f.payload.flags == 0
+    assert [r.payload.flags for r in frames.split_batch(f)] == [0, frames.WL_SENSOR_FAULT, frames.WL_SENSOR_FAULT]
+
+
+def scenario_missed_slots_and_config_split_the_batch() -> None:
+    w = WaterLevelSensor(SENSOR, KEY, 1, batch=6)
+    _steady(w, T0, 2000)
+    assert w.sample(T0 + 300, 2000, 90) == []
+    assert w.sample(T0 + 600, 2000, 90) == []
+    out = _decode(w.sample(T0 + 1500, 2001, 90))  # asleep through two slots: the spacing broke
+    assert [(f.kind, f.node_ts) for f in out] == [("water_level_batch", T0 + 600)]
+    cfg = frames.encode(frames.Frame(SENSOR, 7, 2, T0, frames.Config(60)), KEY)
+    assert w.on_downlink(cfg)
+    out = _decode(w.sample(T0 + 1560, 2001, 90))  # the pending reading keeps its old spacing
+    assert [(f.kind, f.node_ts) for f in out] == [("water_level", T0 + 1500)]
+    assert w.sample(T0 + 1620, 2001, 90) == []
+    assert w.due_s == T0 + 1680
+
+
+def scenario_state_survives_deep_sleep_as_json() -> None:
+    a = WaterLevelSensor(SENSOR, KEY, 5, batch=4)
+    first = a.sample(T0, 2000, 90)
+    assert a.sample(T0 + 300, 1999, 90) == []
+    assert a.sample(T0 + 600, 1998, 90) == []
+    saved = json.dumps(a.state())
+    b = WaterLevelSensor(SENSOR, KEY, 5, batch=4)
+    b.restore(json.loads(saved))
+    assert b.next_sample_s(T0 + 610) == 290
+    assert b.sample(T0 + 900, 1997, 90) == []
+    out = b.sample(T0 + 1200, 1996, 90)
+    assert [(r.seq, r.node_ts) for r in _readings(first + out)] == [
+        (0, T0), (1, T0 + 300), (2, T0 + 600), (3, T0 + 900), (4, T0 + 1200)]
+    assert b.status(T0 + 1200, 5, 0, 90)
+    assert b.seq.peek() == 6
+
+
+def scenarios() -> list:
+    """Every scenario function, by name."""
+    g = globals()
+    return [g[n] for n in sorted(g) if n.startswith("scenario_")]
+
+
+def main() -> int:
+    """Run every scenario; print failures and ``N passed, N failed``."""
+    passed = failed = 0
+    for fn in scenarios():
+        try:
+            fn()
+            passed += 1
+        except Exception as exc:  # report every failing story, not just the first
+            failed += 1
+            print("FAIL", fn.__name__, repr(exc))
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
