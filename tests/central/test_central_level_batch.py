@@ -3,7 +3,7 @@
 import pytest
 
 from central.ingest.processor import UplinkProcessor
-from central.store.base import CentralStore
+from central.store.sqlite import CentralStore
 from protocol import frames
 from tests.central.central_testkit import NOW, SENSOR_ID, SENSOR_KEY, make_uplink, vector_hex
 
