@@ -28,7 +28,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from simulations.demo_console import run_demo
 
     wards = tuple(args.wards.split(",")) if args.wards else DEFAULT_WARDS
-    config = DemoConfig(wards=wards, api_port=args.port, broker=args.broker, workdir=args.workdir)
+    # A timed run cuts the ward off a quarter of the way in, for a third of it, so the summary
+    # shows the ward running alone and the IOC catching up; an open-ended run at 20 s for 30 s.
+    at = args.isolate_at if args.isolate_at is not None else (args.duration / 4 if args.duration else 20.0)
+    span = args.isolate_for if args.isolate_for is not None else (args.duration / 3 if args.duration else 30.0)
+    config = DemoConfig(wards=wards, api_port=args.port, broker=args.broker, workdir=args.workdir,
+                        isolate_ward=None if args.isolate == "none" else args.isolate,
+                        isolate_at_s=at, isolate_for_s=span)
     return run_demo(config, args.duration, args.summary_json)
 
 
@@ -85,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--broker", choices=_BROKERS, default=None, help="default: mosquitto if installed")
     demo.add_argument("--wards", default="", help="comma-separated ward codes with a gateway")
     demo.add_argument("--workdir", type=Path, default=None, help="keep databases here (default: temporary)")
+    demo.add_argument("--isolate", default="19774", help="ward whose backhaul is cut for a while ('none': no cut)")
+    demo.add_argument("--isolate-at", type=float, default=None, help="seconds into the run the cut starts")
+    demo.add_argument("--isolate-for", type=float, default=None, help="seconds the cut lasts")
     demo.set_defaults(func=_cmd_demo)
 
     central = sub.add_parser("central", help="run central: MQTT ingest, store, API, dashboard")

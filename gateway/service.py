@@ -272,23 +272,36 @@ class GatewayService:
 
     def _from_central(self, topic: str, payload: bytes) -> None:
         s = self.settings
+        try:
+            where = topics.parse(topic)
+        except topics.TopicError:
+            where = None
+        if where is None or where.ward != s.ward or where.gateway not in ("", s.gateway_id):
+            # Not for this gateway: a broker delivered what was never subscribed (amqtt does so with
+            # retained messages). Ignored, and counted apart from refusals of bad input.
+            self.counts["foreign_topics"] += 1
+            log.debug("gateway %s: ignored a message on %s", s.gateway_id, topic)
+            return
         if topic == topics.directory(s.ward):
             if not self.ward.directory.update(payload):
                 self._reject("invalid_directory", topic)
         elif topic == topics.alerts(s.ward):
             self._broadcast_alert(payload)
         elif topic.endswith("/ack"):
-            self._parsed(AppAck, payload, "invalid_ack", self._forget)
+            self._parsed(topic, AppAck, payload, "invalid_ack", self._forget)
         elif topic.endswith("/down/text"):
-            self._parsed(TextDownlink, payload, "invalid_text_downlink", lambda t: self._send_text(t.node_id, t.text))
+            self._parsed(topic, TextDownlink, payload, "invalid_text_downlink",
+                         lambda t: self._send_text(t.node_id, t.text))
         else:
-            self._parsed(Downlink, payload, "invalid_downlink", self._downlink)
+            self._parsed(topic, Downlink, payload, "invalid_downlink", self._downlink)
 
-    def _parsed(self, model: type[_M], payload: bytes, reason: str, then: Callable[[_M], None]) -> None:
+    def _parsed(
+        self, topic: str, model: type[_M], payload: bytes, reason: str, then: Callable[[_M], None]
+    ) -> None:
         try:
             message = model.model_validate_json(payload)
         except ValidationError as exc:
-            self._reject(reason, str(exc).splitlines()[0])
+            self._reject(reason, f"on {topic}: {str(exc).splitlines()[0]}: {payload[:120]!r}")
             return
         then(message)
 

@@ -4,6 +4,7 @@ Everything runs for real (an MQTT broker process, paho clients, SQLite, the HTTP
 air between nodes and gateways is simulated, carrying the exact bytes real radios would.
 """
 
+import csv
 import random
 import shutil
 import tempfile
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from central.core.config import CentralSettings
+from central.core.config import DATA_DIR, CentralSettings
 from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton, VirtualWaterLevelSensor
@@ -19,13 +20,17 @@ from floodmesh.broker import BrokerKind, RunningBroker, port_is_free, start_brok
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
+from simulations.backhaul import BackhaulLink
 from simulations.hydrograph import FloodWave
+from simulations.officer import VirtualOfficer
 from simulations.rogue import RogueTransmitter
 from simulations.ward_sites import Station, WardShapes, load_stations
 
 # Thủy Xuân and Hương Trà hold the Kim Long and Phú Ốc gauges; Kim Long and Phú Xuân are riverside.
 DEFAULT_WARDS = ("19813", "19996", "19774", "19753")
 GATEWAY_RADIO_ID = 0x0F000000
+OFFICER_RADIO_ID = 0x0D000000
+ANSWERED = ("registered", "acknowledged", "dispatched", "resolved")
 DEMO_SECRET = b"floodmesh-demo-only"
 
 
@@ -44,6 +49,10 @@ class DemoConfig:
     broker: BrokerKind | None = None
     seed: int = 7
     workdir: Path | None = None
+    # Province isolation: this ward's backhaul is cut from ``isolate_at_s`` for ``isolate_for_s``.
+    isolate_ward: str | None = "19774"
+    isolate_at_s: float = 20.0
+    isolate_for_s: float = 30.0
 
 
 @dataclass
@@ -51,6 +60,8 @@ class _Ward:
     code: str
     air: Air
     gateway: GatewayService
+    backhaul: BackhaulLink
+    officer: VirtualOfficer
     buttons: list[VirtualSosButton] = field(default_factory=list)
     sensors: list[VirtualWaterLevelSensor] = field(default_factory=list)
 
@@ -68,6 +79,9 @@ class Demo:
         self.wards: list[_Ward] = []
         self.rogue: RogueTransmitter | None = None
         self.presses = 0
+        self.isolation: str = "none"
+        self._forced_ward: str | None = None
+        self._started_at = 0.0
         self._next_press = 0.0
         self._next_rogue = 0.0
 
@@ -82,6 +96,7 @@ class Demo:
         registry = self._provision(stations, shapes)
         registry_path = self.workdir / "nodes.json"
         registry.save(registry_path)
+        authorities = self._authorities_with_officers()
         self.broker = start_broker(self.workdir / "broker", prefer=cfg.broker)
         api_port = cfg.api_port if cfg.api_port and port_is_free(cfg.api_host, cfg.api_port) else 0
         self.central = CentralService(
@@ -92,10 +107,11 @@ class Demo:
                 api_host=cfg.api_host,
                 api_port=api_port,
                 registry_path=registry_path,
+                authorities_path=authorities,
             )
         )
         self.central.start()
-        now = time.time()
+        now = self._started_at = time.time()
         for i, code in enumerate(cfg.wards):
             self.wards.append(self._start_ward(code, i, registry, stations, now))
         self.rogue = RogueTransmitter(self.wards[0].air, registry, self._rng)
@@ -117,20 +133,39 @@ class Demo:
         self._shapes = shapes
         return build_fleet(sites, buttons, self.config.sensors_per_station, demo_secret=DEMO_SECRET)
 
+    def _authorities_with_officers(self) -> Path:
+        """Central's authorities, each demo ward's duty officer given a handheld radio."""
+        with (DATA_DIR / "authorities.csv").open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            if row["ward_code"] in self.config.wards:
+                row["radio_node_id"] = f"{OFFICER_RADIO_ID + self.config.wards.index(row['ward_code']):08x}"
+        out = self.workdir / "authorities.csv"
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        return out
+
     def _start_ward(
         self, code: str, index: int, registry: NodeRegistry, stations: list[Station], now: float
     ) -> _Ward:
         air = Air(seed=self.config.seed + index)
+        if self.broker is None:
+            raise RuntimeError("broker not started")
+        backhaul = BackhaulLink(self.broker.host, self.broker.port)
         settings = GatewaySettings(
             ward=code,
             gateway_id=f"gw-{code}",
             outbox_path=self.workdir / f"outbox-{code}.db",
-            broker_host=self.broker.host if self.broker else "127.0.0.1",
-            broker_port=self.broker.port if self.broker else 1883,
+            broker_host="127.0.0.1",
+            broker_port=backhaul.port,
+            autonomy_after_s=10.0,
         )
         gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO_ID + index), registry)
         gateway.start()
-        ward = _Ward(code, air, gateway)
+        officer = VirtualOfficer(air, OFFICER_RADIO_ID + index, GATEWAY_RADIO_ID + index, self._rng)
+        ward = _Ward(code, air, gateway, backhaul, officer)
         by_station = {s.station_id: s for s in stations}
         for rec in registry.in_ward(code):
             if rec.kind == "sos_button":
@@ -147,11 +182,13 @@ class Demo:
 
     def step(self, now: float, pressing: bool = True) -> None:
         """One tick: sensors sample, buttons retry, residents press and a rogue transmits (unless winding down)."""
+        self._isolate(now)
         for ward in self.wards:
             for sensor in ward.sensors:
                 sensor.tick(now)
             for button in ward.buttons:
                 button.tick(now)
+            ward.officer.tick(now)
         if pressing and now >= self._next_press:
             self._press_somewhere(now)
             self._next_press = now + self._rng.expovariate(1.0 / self.config.press_every_s)
@@ -159,8 +196,27 @@ class Demo:
             self.rogue.transmit(int(now))
             self._next_rogue = now + self.config.rogue_every_s
 
+    def _isolate(self, now: float) -> None:
+        """Cut the isolated ward's backhaul on schedule, and restore it."""
+        cfg = self.config
+        ward = next((w for w in self.wards if w.code == cfg.isolate_ward), None)
+        if ward is None:
+            return
+        elapsed = now - self._started_at
+        if self.isolation == "none" and elapsed >= cfg.isolate_at_s:
+            ward.backhaul.cut()
+            self.isolation = "cut"
+            # Someone in the cut-off ward will need help: that is what the ward must handle alone.
+            self._forced_ward = ward.code
+            self._next_press = min(self._next_press, now + 2.0)
+        elif self.isolation == "cut" and elapsed >= cfg.isolate_at_s + cfg.isolate_for_s:
+            ward.backhaul.restore()
+            self.isolation = "restored"
+
     def _press_somewhere(self, now: float) -> None:
-        ward = self._rng.choice(self.wards)
+        forced = next((w for w in self.wards if w.code == self._forced_ward), None)
+        self._forced_ward = None
+        ward = forced or self._rng.choice(self.wards)
         idle = [b for b in ward.buttons if b.led == "off"] or ward.buttons
         button = self._rng.choice(idle)
         gps = None
@@ -187,11 +243,15 @@ class Demo:
             "sos_cases": central["sos_cases"],
             "open_cases": central["open_cases"],
             "acks_delivered": sum(b.acks_received for b in buttons),
-            "buttons_registered": sum(1 for b in buttons if b.led == "registered"),
+            "buttons_answered": sum(1 for b in buttons if b.led in ANSWERED),
             "rejected": int(str(central["rejected"])) + gateway_rejected,
             "rejected_at_gateways": gateway_rejected,
             "rejected_at_central": central["rejected"],
             "rogue_transmissions": self.rogue.sent if self.rogue else 0,
+            "isolated_ward": self.config.isolate_ward,
+            "isolation": self.isolation,
+            "ward_local_cases": sum(int(str(w.gateway.stats().get("local_cases", 0))) for w in self.wards),
+            "officer_replies": sum(w.officer.replies for w in self.wards),
             "outbox_pending": sum(int(str(w.gateway.stats()["outbox_pending"])) for w in self.wards),
         }
 
@@ -199,6 +259,7 @@ class Demo:
         """Stop everything started, in reverse order."""
         for ward in self.wards:
             ward.gateway.stop()
+            ward.backhaul.close()
         if self.central is not None:
             self.central.stop()
         if self.broker is not None:

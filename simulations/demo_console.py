@@ -17,7 +17,8 @@ def _status_line(demo: Demo, elapsed: float, rate: float) -> str:
     return (
         f"[{elapsed:5.0f}s] readings/s {rate:5.1f} | stored {s['readings_stored']} | "
         f"open cases {s['open_cases']} | acks {s['acks_delivered']} | rejected {s['rejected']} | "
-        f"outbox {s['outbox_pending']}"
+        f"outbox {s['outbox_pending']} | ward {s['isolated_ward']}: {s['isolation']}, "
+        f"local cases {s['ward_local_cases']}"
     )
 
 

@@ -23,6 +23,11 @@ def test_demo_runs_and_prints_a_json_summary_last(broker: str) -> None:
     assert summary["readings_stored"] == summary["readings_sent"]
     assert summary["sos_cases"] >= 1
     assert summary["acks_delivered"] >= 1
+    # The isolated ward answered its SOS alone, its officer took it, and the IOC caught up after.
+    assert summary["isolation"] == "restored"
+    assert summary["ward_local_cases"] >= 1
+    assert summary["officer_replies"] >= 1
+    assert summary["sos_cases"] == summary["sos_presses"]
     assert summary["rogue_transmissions"] >= 1
     assert summary["rejected"] == summary["rogue_transmissions"]
     assert "readings/s" in proc.stderr

@@ -15,7 +15,7 @@ from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
 from protocol.registry import NodeRegistry
-from tests.blackhole_proxy import BlackholeProxy
+from simulations.backhaul import BackhaulLink
 from tests.mqtt_peer import MqttPeer, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -99,7 +99,7 @@ def test_broker_stopped_during_a_burst(tmp_path: Path, restartable_broker: Runni
     world = _central(tmp_path, broker.host, broker.port, _registry())
     # The gateway reaches the broker through a proxy only so that the test can hold its reconnection
     # until an observer is listening; the proxy forwards bytes untouched.
-    proxy = BlackholeProxy(broker.host, broker.port)
+    proxy = BackhaulLink(broker.host, broker.port)
     air = Air()
     settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", proxy.port, retry_s=5)
     gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), world.registry)
@@ -131,7 +131,7 @@ def test_broker_stopped_during_a_burst(tmp_path: Path, restartable_broker: Runni
 
 def test_a_backhaul_that_blackholes_without_closing(tmp_path: Path, mosquitto: RunningBroker) -> None:
     world = _central(tmp_path, mosquitto.host, mosquitto.port, _registry())
-    proxy = BlackholeProxy(mosquitto.host, mosquitto.port)
+    proxy = BackhaulLink(mosquitto.host, mosquitto.port)
     air = Air()
     settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", proxy.port, retry_s=5, keepalive_s=2)
     gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), world.registry)

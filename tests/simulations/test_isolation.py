@@ -21,7 +21,7 @@ from floodmesh.broker import RunningBroker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
-from tests.blackhole_proxy import BlackholeProxy
+from simulations.backhaul import BackhaulLink
 from tests.mqtt_peer import wait_until
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ class Ward:
     registry: NodeRegistry
     gateway: GatewayService
     central: CentralService
-    backhaul: BlackholeProxy
+    backhaul: BackhaulLink
     api: httpx.Client
     inbox: list[str]
 
@@ -65,7 +65,7 @@ def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
         db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json", broker_host=mosquitto.host,
         broker_port=mosquitto.port, api_port=0, authorities_path=_authorities_with_officer(tmp_path)))
     central.start()
-    backhaul = BlackholeProxy(mosquitto.host, mosquitto.port)
+    backhaul = BackhaulLink(mosquitto.host, mosquitto.port)
     air = Air()
     settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", backhaul.port, retry_s=5)
     gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO), registry)
