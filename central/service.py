@@ -18,8 +18,9 @@ from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor, utc_now
+from central.store.base import CentralStore
+from central.store.connect import open_store
 from central.store.influx import InfluxTelemetryStore
-from central.store.sqlite import CentralStore
 from central.store.telemetry import TelemetryStore
 from central.store.telemetry_sqlite import SqliteTelemetryStore
 from central.telemetry.stations import load_stations
@@ -54,7 +55,7 @@ class CentralService:
     def start(self, timeout_s: float = 10.0) -> None:
         """Open the store (new boot epoch), load reference data, start the ingest and the API."""
         s = self.settings
-        store = self.store = CentralStore(s.db_path)
+        store = self.store = open_store(s.db_path, s.database_url)
         self.boot_epoch = store.next_boot_epoch()
         registry = self._load_registry()
         authorities = load_authorities(s.authorities_path)
@@ -63,7 +64,8 @@ class CentralService:
         stations = load_stations(s.stations_path)
         telemetry = self.telemetry = self._open_telemetry()
         processor = UplinkProcessor(
-            registry, locator, stations, store, boot_epoch=self.boot_epoch, telemetry=telemetry,
+            registry, locator, stations, store,
+            boot_epoch=self.boot_epoch, telemetry=telemetry,
             deadlines=Deadlines.load(s.deadlines_path),
         )
 

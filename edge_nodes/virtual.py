@@ -1,7 +1,7 @@
 """Virtual nodes: the firmware's own logic (``firmware/``) running on the host, on a simulated air.
 
 A virtual node differs from a real one only below the firmware logic: its sensor reading comes from
-a hydrograph function and its radio is a ``gateway.radio.sim.Air``.
+a flood replay and its radio is a ``gateway.radio.sim.Air``.
 """
 
 import threading

@@ -45,7 +45,7 @@ def _cmd_central(args: argparse.Namespace) -> int:
     host, port = args.broker
     layer = {"wards_path": args.wards, "authorities_path": args.authorities}
     run(CentralSettings(db_path=args.db, broker_host=host, broker_port=port, api_host=args.host,
-                        api_port=args.port, registry_path=args.registry,
+                        api_port=args.port, registry_path=args.registry, database_url=args.database_url,
                         **{k: v for k, v in layer.items() if v is not None}))
     return 0
 
@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     central = sub.add_parser("central", help="run central: MQTT ingest, store, API, dashboard")
     central.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), metavar="HOST:PORT")
-    central.add_argument("--db", type=Path, default=Path("central.db"))
+    central.add_argument("--db", type=Path, default=Path("central.db"), help="SQLite file (the default store)")
+    central.add_argument("--database-url", default=None, help="postgresql://... to keep cases in PostgreSQL")
     central.add_argument("--registry", type=Path, required=True, help="node registry JSON")
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8080)

@@ -1,1 +1,1 @@
-"""Simulations: radio air, flood hydrographs, and the one-machine demo."""
+"""Simulations: the radio air, the 2023 flood replay, backhaul cuts, and the one-machine demo."""

@@ -21,7 +21,7 @@ from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
 from simulations.backhaul import BackhaulLink
-from simulations.hydrograph import FloodWave
+from simulations.flood_replay import READING_EVERY_S, REPLAY_S, ReplayClock, StationReplay
 from simulations.officer import VirtualOfficer
 from simulations.rogue import RogueTransmitter
 from simulations.ward_sites import Station, WardShapes, load_stations
@@ -41,7 +41,8 @@ class DemoConfig:
     wards: tuple[str, ...] = DEFAULT_WARDS
     buttons_per_ward: int = 6
     sensors_per_station: int = 3
-    sensor_interval_s: int = 1
+    # The 2023 flood's five days replayed in this many seconds (the gauges then run in real time).
+    replay_s: float = 120.0
     press_every_s: float = 8.0
     rogue_every_s: float = 5.0
     api_host: str = "127.0.0.1"
@@ -81,6 +82,7 @@ class Demo:
         self.presses = 0
         self.isolation: str = "none"
         self._forced_ward: str | None = None
+        self.flood_clock = ReplayClock(time.time(), REPLAY_S / config.replay_s)
         self._started_at = 0.0
         self._next_press = 0.0
         self._next_rogue = 0.0
@@ -112,6 +114,7 @@ class Demo:
         )
         self.central.start()
         now = self._started_at = time.time()
+        self.flood_clock = ReplayClock(now, REPLAY_S / cfg.replay_s)
         for i, code in enumerate(cfg.wards):
             self.wards.append(self._start_ward(code, i, registry, stations, now))
         self.rogue = RogueTransmitter(self.wards[0].air, registry, self._rng)
@@ -172,10 +175,13 @@ class Demo:
                 ward.buttons.append(VirtualSosButton(rec, air))
             elif rec.kind == "water_level" and rec.station_id in by_station:
                 st = by_station[rec.station_id]
-                wave = FloodWave(base_m=st.alert_levels_m["BD1"] * 0.6, crest_m=st.alert_levels_m["BD3"] + 0.8,
-                                 start_at=now, duration_s=240.0)
-                iv = self.config.sensor_interval_s
-                ward.sensors.append(VirtualWaterLevelSensor(rec, air, st.datum_m, wave.level_at, iv, iv))
+                # Kim Long replays its own 2023 curve; other stations the same flood scaled to their
+                # alert levels, three hours later downstream of the rain.
+                kim_long_bd3 = 3.5
+                replay = StationReplay(self.flood_clock, scale=st.alert_levels_m["BD3"] / kim_long_bd3,
+                                       lag_s=0.0 if st.station_id == "kim_long" else 3 * 3600.0)
+                iv = READING_EVERY_S
+                ward.sensors.append(VirtualWaterLevelSensor(rec, air, st.datum_m, replay.level_at, iv, iv))
         return ward
 
     # --- running ---------------------------------------------------------------------------------
@@ -185,7 +191,7 @@ class Demo:
         self._isolate(now)
         for ward in self.wards:
             for sensor in ward.sensors:
-                sensor.tick(now)
+                sensor.tick(self.flood_clock(now))
             for button in ward.buttons:
                 button.tick(now)
             ward.officer.tick(now)

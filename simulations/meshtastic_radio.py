@@ -68,6 +68,9 @@ class SimulatedMeshtasticRadio:
         self.node_num = node_num
         self.on_transmit = on_transmit
         self.transmitted: list[mesh_pb2.MeshPacket] = []
+        # Packets heard while no client was connected: a radio hands them over right after the
+        # handshake, before the client has even finished setting itself up.
+        self.waiting: list[tuple[int, int, bytes]] = []
         self._server = socket.create_server((host, port))
         self.host, self.port = self._server.getsockname()[:2]
         self._client: socket.socket | None = None
@@ -162,4 +165,7 @@ class SimulatedMeshtasticRadio:
         user = mesh_pb2.User(id=me, long_name=f"floodmesh gateway radio {me}", short_name="FMGW")
         self._send(mesh_pb2.FromRadio(node_info=mesh_pb2.NodeInfo(num=self.node_num, user=user)))
         self._send(mesh_pb2.FromRadio(config_complete_id=config_id))
+        waiting, self.waiting = self.waiting, []
+        for from_num, portnum, payload in waiting:
+            self.inject(from_num, portnum, payload)
         self.connected.set()

@@ -20,7 +20,7 @@ from central.api.routes import (
 )
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.telemetry.rules import StationState
 from central.telemetry.stations import Station
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import AfterValidator
 
 from central.cases.deadlines import Deadlines
 from central.cases.intake import CaseIntake
@@ -13,7 +14,7 @@ from central.cases.ledger import CaseLedger
 from central.core.config import DATA_DIR
 from central.core.security import VerifiedSecrets
 from central.geo.ward_locator import WardLocator
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.telemetry.rules import RuleConfig, StationState
 from central.telemetry.stations import Station
 
@@ -68,6 +69,25 @@ def get_locator(ctx: Annotated[ApiContext, Depends(get_context)]) -> WardLocator
     """The ward locator (ward polygons and authorities)."""
     return ctx.locator
 
+
+MAX_ROW_ID = 2**63 - 1
+"""The largest id either store can hold (SQLite INTEGER, PostgreSQL BIGINT): past it an id is refused (422)."""
+CaseNumber = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a case number")]
+WARD_CODE_PATTERN = r"^[^\x00-\x1f\x7f/+#]{1,64}$"
+"""A ward code is one MQTT topic segment: printable, no '/', '+' or '#' (and no NUL, which PostgreSQL refuses)."""
+WardPath = Annotated[str, Path(pattern=WARD_CODE_PATTERN, description="a ward code, e.g. 19774")]
+WardQuery = Annotated[str | None, Query(pattern=WARD_CODE_PATTERN, description="a ward code, e.g. 19774")]
+
+
+def _plausible(moment: datetime) -> datetime:
+    # Far-off years overflow date arithmetic and time-zone conversion (a 500); none is a flood's date.
+    if not 1970 <= moment.year < 3000:
+        raise ValueError("must be between the years 1970 and 3000")
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_plausible)]
+"""A datetime query parameter (ISO 8601), refused with 422 outside the years 1970-3000."""
 
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 StoreDep = Annotated[CentralStore, Depends(get_store)]

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from central.geo.authorities import Authority
 from central.geo.ward_locator import WardLocator
+from central.store.base import CentralStore
 from central.store.records import iso
-from central.store.sqlite import CentralStore
 from protocol import topics
 from protocol.envelopes import DutyOfficer, WardDirectory
 

@@ -12,7 +12,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 class CentralSettings:
     """Everything central needs to start; defaults run it on one machine against the shipped data."""
 
-    db_path: Path
+    db_path: Path  # the embedded SQLite store (and, by default, the SQLite telemetry store)
     registry_path: Path
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
@@ -23,6 +23,7 @@ class CentralSettings:
     stations_path: Path = DATA_DIR / "stations.json"
     ward_tolerance_m: float = 500.0
     client_id: str = "central"
+    database_url: str | None = None  # postgresql://user@host:port/db: the store on PostgreSQL instead of db_path
     telemetry_backend: Literal["sqlite", "influx"] = "sqlite"
     telemetry_db_path: Path | None = None  # sqlite backend: defaults to the central database file
     influx_url: str = "http://127.0.0.1:8086"

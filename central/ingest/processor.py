@@ -22,8 +22,8 @@ from central.core.config import DATA_DIR
 from central.geo.ward_locator import WardLocator
 from central.ingest.downlink import DownlinkEncoder
 from central.ingest.levels import LevelIngest, LevelOutcome
+from central.store.base import QC_COUNTER_PREFIX, CentralStore
 from central.store.records import NodeHealth, iso
-from central.store.sqlite import QC_COUNTER_PREFIX, CentralStore
 from central.store.telemetry import LevelPoint, TelemetryStore
 from central.store.transaction import StoreTx
 from central.telemetry.alerts import alert_json, alerts_topic

@@ -1,76 +1,72 @@
-"""CentralStore on SQLite: WAL + synchronous=FULL, one writer, a reader connection per thread.
+"""CentralStore on SQLite (the embedded default): WAL + synchronous=FULL, one writer, a reader per thread."""
 
-The ingest thread writes whole batches in one transaction; API threads read through their own
-connections, so WAL lets them see the last committed state without waiting for a long write.
-"""
-
-import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert, StoredEvent
+from central.store.base import QC_COUNTER_PREFIX as QC_COUNTER_PREFIX
+from central.store.base import Dialect
+from central.store.records import StoredEvent
 from central.store.schema import INDEXES_AFTER_MIGRATIONS, MIGRATIONS, OLD_CASES_CHECK, SCHEMA
-from central.store.transaction import CASE_COLUMNS, EVENT_COLUMNS, StoreTx, case_from_row
+from central.store.sql import SqlStore
 from protocol.envelopes import sos_case_ref
 
-_READING_COLUMNS = (
-    "node_id, boot_epoch, seq, station_id, node_ts, received_at, distance_mm, level_m, battery_pct, flags, qc_flag, "
-    "qc_reason, level_at"
+SQLITE = Dialect(
+    name="sqlite",
+    begin_write="BEGIN IMMEDIATE",
+    begin_snapshot="BEGIN",
+    stored_order="rowid",
+    epoch_seconds="CAST(strftime('%s', {}) AS INTEGER)",
 )
-QC_COUNTER_PREFIX = "qc:"
-"""Counters named ``qc:<reason>`` count readings flagged (not refused) for that reason."""
 
 
-def _iso_of(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
-
-
-class CentralStore:
-    """Durable state of central; safe to share between the ingest thread and API threads."""
+class SqliteStore(SqlStore):
+    """Central's state in one SQLite file; opening a file written by an older release migrates it."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__(SQLITE)
         self._path = path
-        self._write_lock = threading.Lock()
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        self._writer = self._connect()
-        self._writer.executescript(SCHEMA)
+        # The writer as sqlite3 itself too, for what only SQLite has (executescript, PRAGMA).
+        self._writer = self._db = self._track(self._open())
+        self._db.executescript(SCHEMA)
         self._migrate()
+
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves so a batch is exactly one transaction.
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
 
     def _migrate(self) -> None:
         self._widen_case_states()
         for table, column, decl in MIGRATIONS:
-            have = {row[1] for row in self._writer.execute(f"PRAGMA table_info({table})")}
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
-                self._writer.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-        self._writer.executescript(INDEXES_AFTER_MIGRATIONS)
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        self._db.executescript(INDEXES_AFTER_MIGRATIONS)
         self._backfill_case_events()
 
     def _widen_case_states(self) -> None:
         # SQLite cannot alter a CHECK constraint: rebuild a first-release cases table with the new states.
-        row = self._writer.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cases'").fetchone()
+        db = self._db
+        row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cases'").fetchone()
         if row is None or OLD_CASES_CHECK not in row[0]:
             return
-        cols = ", ".join(r[1] for r in self._writer.execute("PRAGMA table_info(cases)"))
-        self._writer.execute("BEGIN IMMEDIATE")
-        self._writer.execute("ALTER TABLE cases RENAME TO cases_first_release")
-        self._writer.execute("DROP INDEX IF EXISTS cases_by_node")
-        self._writer.execute(SCHEMA.split("CREATE TABLE IF NOT EXISTS cases", 1)[1].split(";", 1)[0].join(
-            ("CREATE TABLE cases", "")))
-        self._writer.execute(f"INSERT INTO cases ({cols}) SELECT {cols} FROM cases_first_release")  # noqa: S608
-        self._writer.execute("DROP TABLE cases_first_release")
-        self._writer.execute("COMMIT")
-        self._writer.executescript(SCHEMA)
+        cols = ", ".join(r[1] for r in db.execute("PRAGMA table_info(cases)"))
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ALTER TABLE cases RENAME TO cases_first_release")
+        db.execute("DROP INDEX IF EXISTS cases_by_node")
+        cases_ddl = SCHEMA.split("CREATE TABLE IF NOT EXISTS cases", 1)[1].split(";", 1)[0]
+        db.execute(f"CREATE TABLE cases{cases_ddl}")
+        db.execute(f"INSERT INTO cases ({cols}) SELECT {cols} FROM cases_first_release")  # noqa: S608
+        db.execute("DROP TABLE cases_first_release")
+        db.execute("COMMIT")
+        db.executescript(SCHEMA)
 
     def _backfill_case_events(self) -> None:
         # Cases stored before case events existed get their ref and a `created` (and `cancelled`) event.
-        rows = self._writer.execute(
+        rows = self._db.execute(
             "SELECT case_number, node_id, boot_epoch, seq, created_at, state FROM cases WHERE case_ref IS NULL"
         ).fetchall()
         if not rows:
@@ -85,192 +81,6 @@ class CentralStore:
                                         "{}", created_at)
                     tx.add_event(event)
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves so a batch is exactly one transaction.
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        with self._all_lock:
-            self._all.append(conn)
-        return conn
 
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[StoreTx]:
-        """One write transaction: committed (durably) on exit, rolled back on an exception."""
-        with self._write_lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield StoreTx(self._writer)
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
-
-    def next_boot_epoch(self) -> int:
-        """Increment and return central's boot epoch (u16, never 0) for its downlink frames."""
-        with self.transaction() as tx:
-            return tx.bump_boot_epoch()
-
-    def cases(
-        self,
-        ward: str | None = None,
-        state: str | None = None,
-        limit: int = 500,
-        priority: int | None = None,
-        overdue_at: str | None = None,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> list[Case]:
-        """Cases newest first, filtered by ward code, state, priority, overdue at a time, creation period."""
-        where, args = [], []
-        for clause, value in (
-            ("ward_code = ?", ward), ("state = ?", state), ("priority = ?", priority),
-            ("due_at <= ? AND state IN ('registered', 'acknowledged', 'dispatched')", overdue_at),
-            ("created_at >= ?", since), ("created_at < ?", until),
-        ):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._reader().execute(
-            f"SELECT {CASE_COLUMNS} FROM cases {clause} ORDER BY case_number DESC LIMIT ?",  # noqa: S608 - fixed SQL
-            (*args, limit),
-        )
-        return [case_from_row(r) for r in rows]
-
-    def case(self, case_number: int) -> Case | None:
-        """One case by number."""
-        sql = f"SELECT {CASE_COLUMNS} FROM cases WHERE case_number = ?"  # noqa: S608 - constant columns
-        row = self._reader().execute(sql, (case_number,)).fetchone()
-        return None if row is None else case_from_row(row)
-
-    def case_events(self, case_number: int) -> list[StoredEvent]:
-        """A case's events in the order central stored them."""
-        rows = self._reader().execute(
-            f"SELECT {EVENT_COLUMNS} FROM case_events WHERE case_number = ? ORDER BY rowid",  # noqa: S608
-            (case_number,),
-        )
-        return [StoredEvent(*r) for r in rows]
-
-    def read_one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
-        """One row of a constant query with bound values (modules with their own tables, e.g. users)."""
-        row = self._reader().execute(sql, args).fetchone()
-        return None if row is None else tuple(row)
-
-    def read_all(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        """Every row of a constant query with bound values."""
-        return [tuple(r) for r in self._reader().execute(sql, args)]
-
-    def directories(self) -> list[str]:
-        """Every ward's directory (WardDirectory JSON), by ward code."""
-        return [r[0] for r in self._reader().execute("SELECT directory FROM ward_directory ORDER BY ward")]
-
-    def directory(self, ward: str) -> str | None:
-        """One ward's directory JSON, if it has one."""
-        row = self._reader().execute("SELECT directory FROM ward_directory WHERE ward = ?", (ward,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def readings(self, station_id: str, limit: int) -> list[Reading]:
-        """A station's most recent readings, newest first."""
-        rows = self._reader().execute(
-            f"SELECT {_READING_COLUMNS} FROM readings WHERE station_id = ? "  # noqa: S608 - constant columns
-            "ORDER BY received_at DESC, id DESC LIMIT ?",
-            (station_id, limit),
-        )
-        return [Reading(*r) for r in rows]
-
-    def readings_between(self, station_id: str, since: str, until: str, limit: int) -> list[Reading]:
-        """A station's readings with level time in [since, until), oldest first."""
-        rows = self._reader().execute(
-            f"SELECT {_READING_COLUMNS} FROM readings WHERE station_id = ? "  # noqa: S608 - constant columns
-            "AND level_at >= ? AND level_at < ? ORDER BY level_at, id LIMIT ?",
-            (station_id, since, until, limit),
-        )
-        return [Reading(*r) for r in rows]
-
-    def levels_downsampled(
-        self, station_id: str, since: str, until: str, bucket_s: int
-    ) -> list[tuple[str, float, float, float, int]]:
-        """(bucket start, mean, min, max, n) of quality-passed levels per ``bucket_s`` bucket, oldest first."""
-        rows = self._reader().execute(
-            "SELECT CAST(strftime('%s', level_at) AS INTEGER) / ? * ? AS b, avg(level_m), min(level_m), max(level_m), "
-            "count(*) FROM readings WHERE station_id = ? AND level_at >= ? AND level_at < ? AND qc_flag = 1 "
-            "AND level_m IS NOT NULL GROUP BY b ORDER BY b",
-            (bucket_s, bucket_s, station_id, since, until),
-        )
-        return [(_iso_of(int(b)), float(a), float(lo), float(hi), int(n)) for b, a, lo, hi, n in rows]
-
-    def alerts(self, station_id: str | None = None, limit: int = 500) -> list[StoredAlert]:
-        """Alert events newest first, optionally of one station."""
-        clause, args = ("WHERE station_id = ?", [station_id]) if station_id is not None else ("", [])
-        rows = self._reader().execute(
-            "SELECT id, station_id, station_id, kind, level, level_m, rate_m_per_h, eta_next_s, next_level, at, "  # noqa: S608
-            f"wards, text FROM alerts {clause} ORDER BY id DESC LIMIT ?",
-            (*args, limit),
-        )
-        return [
-            StoredAlert(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(json.loads(r[10])), r[11])
-            for r in rows
-        ]
-
-    def report_intervals(self) -> dict[int, int]:
-        """The report interval central last told each sensor."""
-        return dict(self._reader().execute("SELECT node_id, report_interval_s FROM sensor_config").fetchall())
-
-    def node_health(self) -> list[NodeHealth]:
-        """The latest status of every node that reported one."""
-        rows = self._reader().execute(
-            "SELECT node_id, boot_epoch, seq, node_ts, received_at, battery_pct, uptime_s, unsent, gateway, ward "
-            "FROM node_status ORDER BY node_id"
-        )
-        return [NodeHealth(*r) for r in rows]
-
-    def counter(self, name: str) -> int:
-        """The value of a named counter (0 if never bumped)."""
-        row = self._reader().execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
-        return int(row[0]) if row else 0
-
-    def stats(self) -> Stats:
-        """Totals for the dashboard; read in one snapshot so they agree with each other."""
-        conn = self._reader()
-        conn.execute("BEGIN")
-        try:
-            readings = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
-            cases, open_cases = conn.execute(
-                "SELECT count(*), coalesce(sum(state IN ('registered', 'acknowledged', 'dispatched')), 0) FROM cases"
-            ).fetchone()
-            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
-            by_reason = dict(conn.execute("SELECT reason, count FROM rejections ORDER BY reason").fetchall())
-            alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
-        finally:
-            conn.execute("COMMIT")
-        return Stats(
-            readings_stored=int(readings),
-            sos_cases=int(cases),
-            open_cases=int(open_cases),
-            acks_sent=int(counters.get("acks_sent", 0)),
-            duplicates=int(counters.get("duplicates", 0)),
-            rejected=sum(int(v) for v in by_reason.values()),
-            rejected_by_reason={str(k): int(v) for k, v in by_reason.items()},
-            flagged_by_reason={
-                str(k).removeprefix(QC_COUNTER_PREFIX): int(v)
-                for k, v in sorted(counters.items())
-                if str(k).startswith(QC_COUNTER_PREFIX)
-            },
-            alerts=int(alerts),
-        )
-
-    def close(self) -> None:
-        """Close every connection this store opened (from any thread)."""
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
+CentralStore = SqliteStore
+"""The name this class had before the store got a PostgreSQL backend; callers outside central still use it."""

@@ -2,10 +2,11 @@
 
 import dataclasses
 import json
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
+from central.store.base import Connection, Cursor, Dialect
 from central.store.records import Case, NewCase, NodeHealth, Projection, Reading, StoredAlert, StoredEvent
 
 EVENT_COLUMNS = "case_number, event_id, case_ref, kind, at, actor, data, stored_at"
@@ -18,7 +19,7 @@ CASE_COLUMNS = (
 )
 
 
-def case_from_row(row: sqlite3.Row | tuple[object, ...]) -> Case:
+def case_from_row(row: Sequence[Any]) -> Case:
     """A Case from a row selected with CASE_COLUMNS."""
     return Case(*row)
 
@@ -26,8 +27,9 @@ def case_from_row(row: sqlite3.Row | tuple[object, ...]) -> Case:
 class StoreTx:
     """The write side of the store, valid only inside ``CentralStore.transaction()``."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect) -> None:
         self._conn = conn
+        self._dialect = dialect
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -36,10 +38,10 @@ class StoreTx:
         try:
             yield
         except BaseException:
-            self._conn.execute("ROLLBACK TO uplink")
-            self._conn.execute("RELEASE uplink")
+            self._conn.execute("ROLLBACK TO SAVEPOINT uplink")
+            self._conn.execute("RELEASE SAVEPOINT uplink")
             raise
-        self._conn.execute("RELEASE uplink")
+        self._conn.execute("RELEASE SAVEPOINT uplink")
 
     def bump_boot_epoch(self) -> int:
         """Increment and return central's boot epoch (u16, never 0)."""
@@ -55,7 +57,7 @@ class StoreTx:
     def claim_event(self, node_id: int, boot_epoch: int, seq: int, kind: str) -> bool:
         """Record an event id; False if it was seen before (a duplicate)."""
         cur = self._conn.execute(
-            "INSERT OR IGNORE INTO events (node_id, boot_epoch, seq, kind) VALUES (?, ?, ?, ?)",
+            "INSERT INTO events (node_id, boot_epoch, seq, kind) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (node_id, boot_epoch, seq, kind),
         )
         return cur.rowcount == 1
@@ -95,15 +97,13 @@ class StoreTx:
     def insert_case(self, new: NewCase) -> int:
         """Register a case; returns its number."""
         values = dataclasses.astuple(new)
-        cur = self._conn.execute(
+        rows = self._conn.execute(
             "INSERT INTO cases (node_id, boot_epoch, seq, ward_code, ward_name, authority, kind, people, "
             "vulnerable, lat, lon, located_by, created_at, heard_at, gateway, case_ref, priority, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'registered')",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'registered') RETURNING case_number",
             values,
-        )
-        if cur.lastrowid is None:  # sqlite always sets it after an INSERT; this keeps mypy honest
-            raise RuntimeError("case insert returned no row id")
-        return int(cur.lastrowid)
+        ).fetchall()  # fetch all: SQLite finishes the statement only when its rows are consumed
+        return int(rows[0][0])
 
     def case_by_ref(self, case_ref: str) -> Case | None:
         """The case born from the SOS frame ``case_ref`` names."""
@@ -123,7 +123,8 @@ class StoreTx:
     def add_event(self, event: StoredEvent) -> bool:
         """Store a case event; False if its id is already stored (histories merge by id)."""
         cur = self._conn.execute(
-            f"INSERT OR IGNORE INTO case_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO case_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+            "ON CONFLICT DO NOTHING",
             dataclasses.astuple(event),
         )
         return cur.rowcount == 1
@@ -131,7 +132,8 @@ class StoreTx:
     def events(self, case_number: int) -> list[StoredEvent]:
         """A case's events in the order they were stored."""
         rows = self._conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM case_events WHERE case_number = ? ORDER BY rowid",  # noqa: S608
+            f"SELECT {EVENT_COLUMNS} FROM case_events WHERE case_number = ? "  # noqa: S608
+            f"ORDER BY {self._dialect.stored_order}",
             (case_number,),
         )
         return [StoredEvent(*r) for r in rows]
@@ -170,16 +172,16 @@ class StoreTx:
         )
         return cur.rowcount == 1
 
-    def execute(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, args: tuple[object, ...] = ()) -> Cursor:
         """A raw statement (users and migrations); callers pass constant SQL and bind their values."""
         return self._conn.execute(sql, args)
 
     def insert_reading(self, reading: Reading) -> bool:
         """Store a reading; False if that event id is already stored."""
         cur = self._conn.execute(
-            "INSERT OR IGNORE INTO readings (node_id, boot_epoch, seq, station_id, node_ts, received_at, "
+            "INSERT INTO readings (node_id, boot_epoch, seq, station_id, node_ts, received_at, "
             "distance_mm, level_m, battery_pct, flags, qc_flag, qc_reason, level_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             dataclasses.astuple(reading),
         )
         return cur.rowcount == 1
@@ -200,7 +202,7 @@ class StoreTx:
         """Add to the count of uplinks refused for ``reason``."""
         self._conn.execute(
             "INSERT INTO rejections (reason, count) VALUES (?, ?) "
-            "ON CONFLICT (reason) DO UPDATE SET count = count + excluded.count",
+            "ON CONFLICT (reason) DO UPDATE SET count = rejections.count + excluded.count",
             (reason, n),
         )
 
@@ -208,7 +210,7 @@ class StoreTx:
         """Add to a named counter (acks_sent, duplicates, ...)."""
         self._conn.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            "ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value",
             (counter, n),
         )
 
@@ -220,15 +222,13 @@ class StoreTx:
 
     def insert_alert(self, alert: StoredAlert) -> int:
         """Store an alert event (its ``id`` is ignored); returns the id it got."""
-        cur = self._conn.execute(
+        rows = self._conn.execute(
             "INSERT INTO alerts (station_id, kind, level, level_m, rate_m_per_h, eta_next_s, next_level, at, wards, "
-            "text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (alert.station_id, alert.kind, alert.level, alert.level_m, alert.rate_m_per_h, alert.eta_next_s,
              alert.next_level, alert.at, json.dumps(list(alert.wards)), alert.text),
-        )
-        if cur.lastrowid is None:
-            raise RuntimeError("alert insert returned no row id")
-        return int(cur.lastrowid)
+        ).fetchall()
+        return int(rows[0][0])
 
     def set_report_interval(self, node_id: int, interval_s: int, sent_at: str) -> None:
         """Remember the report interval central told a sensor."""

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from central.core.security import hash_secret, new_token
+from central.store.base import CentralStore
 from central.store.records import iso
-from central.store.sqlite import CentralStore
 
 ROLES = ("operator", "ward", "gateway")
 
@@ -44,7 +44,9 @@ def add_user(store: CentralStore, name: str, role: str, ward: str | None, passwo
         if row is not None and row[0] is None:
             raise UserError(f"user {name!r} exists; revoke it first to issue a new token")
         tx.execute(
-            f"INSERT OR REPLACE INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL)",  # noqa: S608
+            f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET "  # noqa: S608
+            "role = excluded.role, ward = excluded.ward, token_hash = excluded.token_hash, "
+            "password_hash = excluded.password_hash, created_at = excluded.created_at, revoked_at = NULL",
             (name, role, ward, hash_secret(token.split(".", 1)[1]),
              None if password is None else hash_secret(password), iso(now)),
         )

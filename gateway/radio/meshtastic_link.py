@@ -59,6 +59,8 @@ class MeshtasticRadioLink:
         self._closing = threading.Event()
         self._reconnecting = threading.Lock()
         self.state = "connecting"
+        self._connecting = False
+        self._early: list[tuple[dict[str, Any], Any]] = []
         self.reconnects = 0
         self.foreign_packets = 0
 
@@ -73,15 +75,26 @@ class MeshtasticRadioLink:
             self._reconnect_in_background()
 
     def _try_connect(self) -> bool:
+        with self._lock:
+            self._early = []
+            self._connecting = True
         try:
             iface = self._connect()
         except Exception as exc:  # any failure to reach the radio is the same to us: retry later
             log.warning("radio link down: %s", exc)
             self.state = "down"
             return False
+        finally:
+            with self._lock:
+                self._connecting = False
         with self._lock:
             self._iface = iface
+            early, self._early = [p for p, i in self._early if i is iface], []
         self.state = "up"
+        # The radio may hand over packets the moment its handshake completes, before the client's
+        # constructor has returned the interface: they were held, and are delivered now.
+        for packet in early:
+            self._deliver(packet)
         return True
 
     def _reconnect_in_background(self) -> None:
@@ -118,7 +131,15 @@ class MeshtasticRadioLink:
             self.state = "up"
 
     def _on_receive(self, packet: dict[str, Any], interface: Any) -> None:
-        if interface is not self._iface or self._on_packet is None:
+        with self._lock:
+            if self._connecting and self._iface is None:
+                self._early.append((packet, interface))
+                return
+        if interface is self._iface:
+            self._deliver(packet)
+
+    def _deliver(self, packet: dict[str, Any]) -> None:
+        if self._on_packet is None:
             return
         decoded = packet.get("decoded") or {}
         if decoded.get("portnum") == "TEXT_MESSAGE_APP" and self._on_text is not None:

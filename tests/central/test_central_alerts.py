@@ -12,7 +12,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from central.api import create_app
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import BatchResult, UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.telemetry import nov2023
 from central.telemetry.alerts import MESH_TEXT_MAX, alerts_topic
 from central.telemetry.stations import Station

@@ -9,7 +9,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from central.api import create_app
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.telemetry.stations import Station
 from protocol import frames
 from tests.central.central_testkit import NOW, encode, make_uplink, vector_hex

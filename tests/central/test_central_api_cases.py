@@ -12,7 +12,7 @@ from central.api import create_app
 from central.cases import directory
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.store.users import UserError, add_user, revoke_user
 from central.telemetry.stations import Station
 from protocol import frames

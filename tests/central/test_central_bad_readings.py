@@ -1,14 +1,12 @@
 """Bad water-level input: flagged with a reason and counted, never an alarm, and the batch goes on."""
 
-import sqlite3
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.telemetry.stations import Station
 from protocol import frames, topics
 from protocol.envelopes import Uplink
@@ -28,7 +26,7 @@ def uplink(seq: int, distance_mm: int, sent: datetime, node_id: int = SENSOR_ID,
 
 @pytest.mark.unit
 def test_bad_readings_are_flagged_counted_and_raise_nothing(
-    registry: NodeRegistry, locator: WardLocator, stations: dict[str, Station], store: CentralStore, tmp_path: Path
+    registry: NodeRegistry, locator: WardLocator, stations: dict[str, Station], store: CentralStore
 ) -> None:
     registry = NodeRegistry([*registry, NodeRecord(STRAY_ID, "water_level", SENSOR_KEY, WARD)])
     processor = UplinkProcessor(registry, locator, stations, store, clock=lambda: NOW)
@@ -46,8 +44,7 @@ def test_bad_readings_are_flagged_counted_and_raise_nothing(
     flagged = {r.seq: (r.qc_flag, r.qc_reason) for r in store.readings("kim_long", 50) if r.qc_flag != 1}
     assert flagged == {20: (4, "gross_range"), 21: (4, "spike"), 22: (4, "timestamp"), 23: (4, "timestamp"),
                        24: (9, "sensor_fault")}
-    with sqlite3.connect(tmp_path / "central.sqlite") as db:
-        stray = db.execute("SELECT qc_flag, qc_reason, level_m FROM readings WHERE station_id IS NULL").fetchall()
+    stray = store.read_all("SELECT qc_flag, qc_reason, level_m FROM readings WHERE station_id IS NULL")
     assert stray == [(9, "unknown_station", None)]
     assert store.stats().flagged_by_reason == {"gross_range": 1, "spike": 1, "timestamp": 2, "sensor_fault": 1,
                                                "unknown_station": 1}

@@ -3,7 +3,7 @@
 import pytest
 
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from protocol import frames, topics
 from protocol.envelopes import AppAck, Refusal, UplinkBatch, UplinkItem
 from tests.central.central_testkit import GATEWAY, NOW, SENSOR_ID, SENSOR_KEY, WARD, encode, vector_hex

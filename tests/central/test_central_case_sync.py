@@ -8,7 +8,7 @@ import pytest
 from central.cases import directory
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from protocol import frames, topics
 from protocol.envelopes import AppAck, CaseEvent, CaseEvents, DutyOfficer, Refusal, WardDirectory, sos_case_ref
 from tests.central.central_testkit import BUTTON_ID, GATEWAY, LOOSE_BUTTON_ID, NOW, WARD, encode, make_uplink

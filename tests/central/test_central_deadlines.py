@@ -10,7 +10,7 @@ from central.cases.triage import FloodNearby, priority
 from central.cases.watch import DeadlineWatch
 from central.core.config import DATA_DIR
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.telemetry.rules import StationState
 from protocol import frames
 from protocol.envelopes import CaseEvent, WardDirectory

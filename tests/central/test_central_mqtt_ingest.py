@@ -15,7 +15,9 @@ from central.core.config import CentralSettings
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor
 from central.service import CentralService
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
+from central.store.connect import open_store
+from central.store.sqlite import SqliteStore
 from floodmesh.broker import RunningBroker
 from protocol import frames, topics
 from protocol.envelopes import AppAck, CaseEvent, CaseEvents, Downlink, WardDirectory, sos_case_ref
@@ -86,11 +88,14 @@ def test_sos_through_broker_is_stored_acked_and_app_acked(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_central_service_end_to_end(
     tmp_path: Path,
     mosquitto: RunningBroker,
     gateway: tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"],
     registry: NodeRegistry,
+    backend: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     client, inbox = gateway
     registry.save(tmp_path / "registry.json")
@@ -101,6 +106,7 @@ def test_central_service_end_to_end(
         broker_port=mosquitto.port,
         api_port=0,
         client_id="central-service-test",
+        database_url=request.getfixturevalue("postgres_url") if backend == "postgres" else None,
     )
     service = CentralService(settings)
     service.start()
@@ -119,7 +125,7 @@ def test_central_service_end_to_end(
         service.stop()
     assert (stats["sos_cases"], stats["readings_stored"], stats["acks_sent"]) == (1, 1, 1)
     assert health == {"status": "ok", "mqtt_connected": True}
-    restarted = CentralStore(settings.db_path)
+    restarted = open_store(settings.db_path, settings.database_url)
     assert restarted.next_boot_epoch() == 2  # the service took epoch 1
     restarted.close()
 
@@ -176,7 +182,7 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
     assert topics.downlink(WARD, GATEWAY, BUTTON_ID) in got
     text = json.loads(got[f"floodmesh/v1/{WARD}/{GATEWAY}/down/text"])
     assert (text["node_id"], text["text"].split(" | ")[:2]) == (0x0C0000AA, ["SOS #2 P3", "trapped"])
-    store = CentralStore(settings.db_path)
+    store = SqliteStore(settings.db_path)
     try:
         cases = store.cases()
     finally:

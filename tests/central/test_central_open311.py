@@ -9,7 +9,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from central.api import create_app
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from central.store.users import add_user
 from central.telemetry.stations import Station
 from tests.central.central_testkit import NOW, WARD

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from central.ingest.processor import BatchResult, UplinkProcessor
-from central.store.sqlite import CentralStore
+from central.store.base import CentralStore
 from protocol import frames, topics
 from protocol.envelopes import AppAck, Downlink, Refusal
 from tests.central.central_testkit import (

@@ -8,8 +8,8 @@ import pytest
 
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
+from central.store.base import CentralStore
 from central.store.influx import InfluxTelemetryStore, line
-from central.store.sqlite import CentralStore
 from central.store.telemetry import LevelPoint
 from central.store.telemetry_sqlite import SqliteTelemetryStore
 from central.telemetry import nov2023

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from central.core.security import hash_secret, verify_secret
-from central.store.sqlite import CentralStore
+from central.store.sqlite import SqliteStore
 from central.store.users import get_user
 from floodmesh.users_cli import main
 
@@ -23,7 +23,7 @@ def test_add_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     capsys.readouterr()
     assert main(["users", "--db", db, "list"]) == 0
     assert capsys.readouterr().out.startswith("lan\tward\t19774\tactive")
-    store = CentralStore(Path(db))
+    store = SqliteStore(Path(db))
     user = get_user(store, "lan")
     store.close()
     assert user is not None
@@ -64,13 +64,13 @@ def test_a_first_release_store_is_migrated(tmp_path: Path) -> None:
     )
     conn.commit()
     conn.close()
-    store = CentralStore(path)
+    store = SqliteStore(path)
     (case,) = store.cases()
     assert (case.case_ref, case.state) == ("sos:0b000042:1:2", "cancelled")
     assert [e.kind for e in store.case_events(1)] == ["created", "cancelled"]
     with store.transaction() as tx:
         tx.execute("UPDATE cases SET state = 'resolved' WHERE case_number = 1")  # the wider CHECK
     store.close()
-    again = CentralStore(path)  # opening twice changes nothing
+    again = SqliteStore(path)  # opening twice changes nothing
     assert [e.kind for e in again.case_events(1)] == ["created", "cancelled"]
     again.close()

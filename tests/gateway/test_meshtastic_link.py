@@ -128,3 +128,15 @@ def test_a_radio_that_is_not_there_at_start_is_retried(tmp_path: Path) -> None:
             radio.close()
     finally:
         link.close()
+
+
+def test_packets_handed_over_right_after_the_handshake_are_not_lost(radio: SimulatedMeshtasticRadio) -> None:
+    radio.waiting = [(BUTTON, FLOODMESH_PORTNUM, _sos(n)) for n in range(5)]
+    got: list[bytes] = []
+    link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
+    link.start(lambda p: got.append(p.frame))
+    try:
+        wait_until(lambda: len(got) == 5, what="the packets the radio held")
+        assert got == [_sos(n) for n in range(5)]
+    finally:
+        link.close()

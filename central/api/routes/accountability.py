@@ -1,10 +1,10 @@
 """GET /api/accountability: per authority, how the cases of a period were answered (public aggregates)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException
 
-from central.api.deps import ContextDep
+from central.api.deps import ContextDep, Moment, WardQuery
 from central.api.schemas import AccountabilityOut
 from central.cases.accountability import account
 from central.store.records import iso
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api")
 
 @router.get("/accountability")
 def accountability(
-    ctx: ContextDep, since: datetime | None = None, until: datetime | None = None, ward: str | None = None
+    ctx: ContextDep, since: Moment | None = None, until: Moment | None = None, ward: WardQuery = None
 ) -> list[AccountabilityOut]:
     """Received, acknowledged in time, resolved, overdue, mean times and satisfaction per authority
     for cases received in [since, until) (default: the last 30 days). Counts and means only: no cases."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from central.api.auth import Principal, PrincipalDep, require_staff, require_writer
-from central.api.deps import ContextDep
+from central.api.deps import CaseNumber, ContextDep, WardQuery
 from central.api.schemas import CaseDetailOut, CaseEventIn, CaseEventOut, CaseOut, CaseStateName
 from central.cases.history import IllegalTransition, fold
 from central.cases.ledger import central_event_id, to_event
@@ -59,7 +59,7 @@ def visible_case(ctx: ContextDep, who: Principal, case_number: int) -> Case:
 def list_cases(
     ctx: ContextDep,
     who: PrincipalDep,
-    ward: Annotated[str | None, Query(max_length=64)] = None,
+    ward: WardQuery = None,
     state: CaseStateName | None = None,
     priority: Annotated[int | None, Query(ge=1, le=4)] = None,
     overdue: bool | None = None,
@@ -79,7 +79,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_number}")
-def case_detail(case_number: int, ctx: ContextDep, who: PrincipalDep) -> CaseDetailOut:
+def case_detail(case_number: CaseNumber, ctx: ContextDep, who: PrincipalDep) -> CaseDetailOut:
     """One case with every event of its history, in the order the fold applies them."""
     case = visible_case(ctx, who, case_number)
     stored = ctx.store.case_events(case_number)
@@ -95,7 +95,7 @@ def case_detail(case_number: int, ctx: ContextDep, who: PrincipalDep) -> CaseDet
 
 
 @router.post("/cases/{case_number}/events", status_code=201, responses={409: {"description": "illegal transition"}})
-def add_event(case_number: int, body: CaseEventIn, ctx: ContextDep, who: PrincipalDep) -> CaseDetailOut:
+def add_event(case_number: CaseNumber, body: CaseEventIn, ctx: ContextDep, who: PrincipalDep) -> CaseDetailOut:
     """Move a case on (acknowledge, dispatch, resolve, rate, cancel, escalate, note a notification); 409 if illegal."""
     case = visible_case(ctx, who, case_number)
     require_writer(who, case.ward_code)

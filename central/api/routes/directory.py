@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException
 
 from central.api.auth import PrincipalDep, require_staff, require_writer
-from central.api.deps import ContextDep
+from central.api.deps import ContextDep, WardPath
 from central.cases import directory
 from protocol.envelopes import WardDirectory
 
@@ -19,7 +19,7 @@ def list_directories(ctx: ContextDep, who: PrincipalDep) -> list[WardDirectory]:
 
 
 @router.get("/{ward}")
-def get_directory(ward: str, ctx: ContextDep, who: PrincipalDep) -> WardDirectory:
+def get_directory(ward: WardPath, ctx: ContextDep, who: PrincipalDep) -> WardDirectory:
     """One ward's directory."""
     require_staff(who)
     raw = ctx.store.directory(ward)
@@ -29,7 +29,7 @@ def get_directory(ward: str, ctx: ContextDep, who: PrincipalDep) -> WardDirector
 
 
 @router.put("/{ward}")
-def put_directory(ward: str, body: WardDirectory, ctx: ContextDep, who: PrincipalDep) -> WardDirectory:
+def put_directory(ward: WardPath, body: WardDirectory, ctx: ContextDep, who: PrincipalDep) -> WardDirectory:
     """Replace a ward's directory and announce it (retained) to the ward's gateways."""
     require_writer(who, ward)
     if body.ward != ward:

@@ -1,14 +1,13 @@
 """Open311 GeoReport v2: GET services.json, POST/GET requests.json, GET requests/{id}.json."""
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from central.api.auth import Principal, PrincipalDep, identify, require_writer
-from central.api.deps import ContextDep
+from central.api.deps import MAX_ROW_ID, CaseNumber, ContextDep, Moment
 from central.cases import open311
 from central.store.records import Case, NewCase, iso
 from protocol.envelopes import sos_case_ref
@@ -27,6 +26,12 @@ def _visible(who: Principal, case: Case) -> bool:
     return who.role != "public" and who.sees(case.ward_code)
 
 
+def _request_ids(listed: str) -> list[int]:
+    # Ids that cannot be case numbers (not ASCII digits, too large) match no case, as unknown ones do.
+    ids = (x.strip() for x in listed.split(","))
+    return [n for n in (int(x) for x in ids if x.isascii() and x.isdigit() and len(x) <= 19) if n <= MAX_ROW_ID]
+
+
 @router.get("/requests.json")
 def list_requests(
     ctx: ContextDep,
@@ -34,12 +39,12 @@ def list_requests(
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
     service_code: str | None = None,
     status: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: Moment | None = None,
+    end_date: Moment | None = None,
 ) -> list[dict[str, Any]]:
     """Service requests (newest first); the public sees them without their location."""
     if service_request_id is not None:
-        wanted = [int(x) for x in service_request_id.split(",") if x.strip().isdigit()]
+        wanted = _request_ids(service_request_id)
         cases = [c for c in (ctx.store.case(n) for n in wanted) if c is not None]
     else:
         since = None if start_date is None else iso(start_date)
@@ -50,7 +55,7 @@ def list_requests(
 
 
 @router.get("/requests/{request_id}.json")
-def get_request(request_id: int, ctx: ContextDep, who: PrincipalDep) -> list[dict[str, Any]]:
+def get_request(request_id: CaseNumber, ctx: ContextDep, who: PrincipalDep) -> list[dict[str, Any]]:
     """One service request (as a one-element list, as GeoReport v2 has it)."""
     case = ctx.store.case(request_id)
     if case is None:

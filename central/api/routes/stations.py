@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from central.api.deps import ContextDep, StationsDep, StoreDep
+from central.api.deps import ContextDep, Moment, StationsDep, StoreDep
 from central.api.schemas import LevelBucketOut, LevelOut, StationOut
 from central.store.records import Reading, iso
 from central.telemetry.rules import StationState, eta_next_s, trend_m_per_h
@@ -79,8 +79,8 @@ def station_levels(
     store: StoreDep,
     stations: StationsDep,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
 ) -> list[LevelOut]:
     """Raw readings: the most recent first, or with ``since``/``until`` that window, oldest first."""
     if station_id not in stations:
@@ -96,8 +96,8 @@ def station_history(
     station_id: str,
     store: StoreDep,
     stations: StationsDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     bucket_s: Annotated[int, Query(ge=60, le=86_400)] = 3600,
 ) -> list[LevelBucketOut]:
     """Quality-passed levels downsampled to ``bucket_s`` buckets (default: the last 7 days, hourly)."""

@@ -1,0 +1,69 @@
+"""CentralStore on PostgreSQL (psycopg 3), used when central is given a database URL.
+
+The store's SQL is written once with ``?`` placeholders; ``_PgConnection`` turns them into psycopg's
+``%s`` and drives the connection in autocommit mode, so BEGIN/COMMIT are the store's own, as on SQLite.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from central.store.base import Connection, Cursor, Dialect
+from central.store.schema import postgres_schema
+from central.store.sql import SqlStore
+
+POSTGRES = Dialect(
+    name="postgres",
+    begin_write="BEGIN",
+    begin_snapshot="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    stored_order="stored_order",
+    epoch_seconds="CAST(floor(extract(epoch FROM CAST({} AS timestamptz))) AS BIGINT)",
+)
+_SCHEMA_LOCK = 0x666C6D  # pg_advisory_xact_lock key: two centrals starting at once create the schema once
+
+
+def placeholders(sql: str) -> str:
+    """The store's ``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _PgConnection:
+    """A psycopg connection speaking the store's SQL."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, args: Sequence[Any] = (), /) -> Cursor:
+        return self.raw.execute(placeholders(sql), tuple(args))
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PostgresStore(SqlStore):
+    """Central's state in a PostgreSQL database; the schema is created (or completed) on open."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(POSTGRES)
+        self._url = url
+        writer = self._pg_writer = self._track(self._pg_open())
+        self._writer = writer
+        with writer.raw.transaction():
+            writer.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            writer.raw.execute(postgres_schema())  # several statements: allowed without parameters
+
+    def _pg_open(self) -> _PgConnection:
+        return _PgConnection(psycopg.connect(self._url, autocommit=True))
+
+    def _open(self) -> Connection:
+        return self._pg_open()
+
+    def _commit(self, conn: Connection) -> None:
+        # On PostgreSQL a failed statement aborts the transaction and COMMIT then quietly rolls back:
+        # say so instead of losing the batch without a word.
+        if self._pg_writer.raw.info.transaction_status == TransactionStatus.INERROR:
+            conn.execute("ROLLBACK")
+            raise RuntimeError("the transaction was aborted by a failed statement; nothing was stored")
+        conn.execute("COMMIT")
