@@ -5,13 +5,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import airtime, geolocate, outbox_replay, telemetry_throughput
+from benchmarks import airtime, geolocate, outbox_replay, telemetry_store, telemetry_throughput
 
 BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "telemetry_throughput": telemetry_throughput.run,
     "airtime": airtime.run,
     "outbox_replay": outbox_replay.run,
     "geolocate": geolocate.run,
+    "telemetry_store": telemetry_store.run,
 }
 
 

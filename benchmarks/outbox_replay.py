@@ -69,8 +69,9 @@ def _drain_rate(broker: RunningBroker, workdir: Path, registry: NodeRegistry, n:
     t0 = time.perf_counter()
     gateway = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
-        _wait(lambda: _stored(central.api) >= n, 3600)
-        _wait(lambda: _outbox_count(outbox) == 0, 600)
+        # Polled twice a second: counting a million rows is work the measured central must not do often.
+        _wait(lambda: _stored(central.api) >= n, 3600, poll_s=0.5)
+        _wait(lambda: _outbox_count(outbox) == 0, 600, poll_s=0.1)
         elapsed = time.perf_counter() - t0
         rss = _peak_rss_mb(gateway.pid)
     finally:

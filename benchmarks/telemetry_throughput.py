@@ -115,12 +115,12 @@ def _broker_rate(broker: RunningBroker, n: int, payload: str) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
+def _wait(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.05)
+        time.sleep(poll_s)
     raise TimeoutError("benchmark did not complete")
 
 

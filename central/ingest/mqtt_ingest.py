@@ -22,6 +22,7 @@ from protocol import topics
 log = logging.getLogger(__name__)
 
 _STOP = ("", b"")  # sentinel: wakes the worker at shutdown
+BATCH_MAX_BYTES = 256_000  # about 1,500 frames of a draining outbox per transaction
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,20 @@ class MqttIngest:
         except queue.Empty:
             return []
         batch = [first]
+        size = len(first[1]) if first is not _STOP else 0
         deadline = time.monotonic() + self._batch_wait_s
-        while len(batch) < self._batch_max:
+        # Bounded in messages and in bytes: a gateway draining its outbox sends hundreds of frames per
+        # message, and one huge transaction would hold every acknowledgement back until its end,
+        # leaving the gateway's window full and idle while central works.
+        while len(batch) < self._batch_max and size < BATCH_MAX_BYTES:
             remaining = deadline - time.monotonic()
             try:
-                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
+            batch.append(item)
+            if item is not _STOP:
+                size += len(item[1])
         return [item for item in batch if item is not _STOP]
 
     def publish(self, messages: Sequence[tuple[str, str, bool]]) -> None:
