@@ -27,7 +27,9 @@ def _cmd_provision(args: argparse.Namespace) -> int:
         node = nodes.get(node_id)
         if node is None:
             raise RegistryError(f"node {node_id:08x} is not in {args.registry}")
-        p = provision.plan(node, args.port, provision.staging_path(node_id), args.interval)
+        p = provision.plan(node, args.port, provision.staging_path(node_id), args.interval,
+                           deep_sleep=not args.no_deep_sleep, batch=args.batch,
+                           radio_power_pin=args.radio_power_pin, radio_boot_ms=args.radio_boot_ms)
     except (ValueError, RegistryError, provision.ProvisionError) as exc:
         print(f"floodmesh nodes provision: {exc}", file=sys.stderr)
         return 2
@@ -57,6 +59,12 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     prov.add_argument("--port", required=True, help="serial port of the ESP32, e.g. /dev/ttyUSB0")
     prov.add_argument("--registry", type=Path, required=True, help="registry .csv, .geojson or .json")
     prov.add_argument("--interval", type=int, default=300, help="water-level report interval, s")
+    prov.add_argument("--batch", type=int, default=provision.BATCH, help="readings per frame in calm water")
+    prov.add_argument("--no-deep-sleep", action="store_true", help="keep a water-level node awake (mains power)")
+    prov.add_argument("--radio-power-pin", type=int, default=None,
+                      help="GPIO of the radio's load switch (default: radio always powered)")
+    prov.add_argument("--radio-boot-ms", type=int, default=provision.RADIO_BOOT_MS,
+                      help="how long the radio takes to boot after power-on")
     prov.add_argument("--dry-run", action="store_true", help="print what would be written; touch no device")
     prov.add_argument("node_id", help="node id in hex, e.g. 0a000001")
     prov.set_defaults(func=_cmd_provision)
