@@ -24,6 +24,12 @@ def case_from_row(row: Sequence[Any]) -> Case:
     return Case(*row)
 
 
+
+def _values(record: Any) -> tuple[Any, ...]:
+    """A flat record's field values in order. ``dataclasses.astuple`` deep-copies every value,
+    which costs more than the INSERT on the ingest path."""
+    return tuple(getattr(record, f.name) for f in dataclasses.fields(record))
+
 class StoreTx:
     """The write side of the store, valid only inside ``CentralStore.transaction()``."""
 
@@ -96,7 +102,7 @@ class StoreTx:
 
     def insert_case(self, new: NewCase) -> int:
         """Register a case; returns its number."""
-        values = dataclasses.astuple(new)
+        values = _values(new)
         rows = self._conn.execute(
             "INSERT INTO cases (node_id, boot_epoch, seq, ward_code, ward_name, authority, kind, people, "
             "vulnerable, lat, lon, located_by, created_at, heard_at, gateway, case_ref, priority, state) "
@@ -125,7 +131,7 @@ class StoreTx:
         cur = self._conn.execute(
             f"INSERT INTO case_events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
             "ON CONFLICT DO NOTHING",
-            dataclasses.astuple(event),
+            _values(event),
         )
         return cur.rowcount == 1
 
@@ -148,7 +154,7 @@ class StoreTx:
         self._conn.execute(
             "UPDATE cases SET state = ?, presses = ?, priority = ?, escalation_level = ?, escalated_to = ?, "
             "due_at = ?, acknowledged_at = ?, resolved_at = ?, closed_at = ?, rating = ? WHERE case_number = ?",
-            (*dataclasses.astuple(p), case_number),
+            (*_values(p), case_number),
         )
 
     def open_cases(self) -> list[Case]:
@@ -182,7 +188,7 @@ class StoreTx:
             "INSERT INTO readings (node_id, boot_epoch, seq, station_id, node_ts, received_at, "
             "distance_mm, level_m, battery_pct, flags, qc_flag, qc_reason, level_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            dataclasses.astuple(reading),
+            _values(reading),
         )
         return cur.rowcount == 1
 
@@ -195,7 +201,7 @@ class StoreTx:
             "node_ts = excluded.node_ts, received_at = excluded.received_at, battery_pct = excluded.battery_pct, "
             "uptime_s = excluded.uptime_s, unsent = excluded.unsent, gateway = excluded.gateway, "
             "ward = excluded.ward WHERE excluded.received_at >= node_status.received_at",
-            dataclasses.astuple(health),
+            _values(health),
         )
 
     def count_rejection(self, reason: str, n: int = 1) -> None:
