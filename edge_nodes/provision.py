@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_nodes.registry_io import FleetNode
+from protocol.frames import MAX_BATCH
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL_ON_DEVICE = ("__init__.py", "frames.py", "hmac_sha256.py", "mesh.py")
@@ -24,6 +25,13 @@ PROTOCOL_ON_DEVICE = ("__init__.py", "frames.py", "hmac_sha256.py", "mesh.py")
 DEFAULT_PINS = {"led": 2, "button": 0, "buzzer": 4, "trig": 5, "echo": 18, "battery": 34,
                 "uart_tx": 17, "uart_rx": 16}
 _ROLES = {"water_level": "water_level", "sos_button": "sos"}
+# Water-level nodes deep-sleep between readings and, in calm water, send a batch of twelve (an hour of
+# 5-minute readings), as benchmarks/airtime.py models; the firmware batches only while interval_s is
+# >= 300 s (a shorter interval from central's adaptive reporting, or a fast rise, sends each reading at
+# once). No radio power pin unless the board has a load switch for it.
+DEEP_SLEEP = True
+BATCH = 12
+RADIO_BOOT_MS = 2000
 _PREP = "import os\nfor d in ('firmware', 'protocol'):\n try: os.mkdir(d)\n except OSError: pass\n" \
         "try: os.remove('queue.bin')\nexcept OSError: pass\n"
 
@@ -43,8 +51,19 @@ class ProvisionPlan:
     commands: list[list[str]] = field(default_factory=list)
 
 
-def device_config(node: FleetNode, interval_s: int = 300, pins: dict[str, int] | None = None) -> dict[str, object]:
-    """The node's config.json (firmware/board.py ``load_config`` reads it)."""
+def device_config(node: FleetNode, interval_s: int = 300, pins: dict[str, int] | None = None, *,
+                  deep_sleep: bool = DEEP_SLEEP, batch: int = BATCH, radio_power_pin: int | None = None,
+                  radio_boot_ms: int = RADIO_BOOT_MS) -> dict[str, object]:
+    """The node's config.json (firmware/board.py ``load_config`` reads it).
+
+    Water-level nodes also get ``deep_sleep``, ``batch`` (1..16 readings per frame, used while
+    ``interval_s`` >= 300 s), ``radio_power_pin`` (the GPIO of the radio's
+    load switch, an output-capable GPIO 0..33; null = the radio is always powered) and ``radio_boot_ms``
+    (firmware/main.py).
+    """
+    bad_pin = radio_power_pin is not None and not 0 <= radio_power_pin <= 33
+    if not 1 <= batch <= MAX_BATCH or radio_boot_ms < 0 or bad_pin:
+        raise ProvisionError(f"bad batch {batch}, radio_power_pin {radio_power_pin} or radio_boot_ms {radio_boot_ms}")
     rec = node.record
     role = _ROLES.get(rec.kind)
     if role is None:
@@ -53,7 +72,8 @@ def device_config(node: FleetNode, interval_s: int = 300, pins: dict[str, int] |
                               "pins": dict(pins or DEFAULT_PINS), "wdt_ms": 30000}
     if role == "water_level":
         cfg.update(interval_s=interval_s, fast_interval_s=60, fast_delta_mm=50, sample_s=20, status_s=3600,
-                   temp_c=27)
+                   temp_c=27, deep_sleep=deep_sleep, batch=batch, radio_power_pin=radio_power_pin,
+                   radio_boot_ms=radio_boot_ms)
     else:
         cfg.update(sos={"kind": 0, "people": 1, "vulnerable": 0}, status_s=86400)
     return cfg
@@ -71,10 +91,12 @@ def firmware_files(root: Path = ROOT) -> list[tuple[Path, str]]:
 
 
 def plan(node: FleetNode, port: str, config_path: Path, interval_s: int = 300,
-         pins: dict[str, int] | None = None) -> ProvisionPlan:
+         pins: dict[str, int] | None = None, *, deep_sleep: bool = DEEP_SLEEP, batch: int = BATCH,
+         radio_power_pin: int | None = None, radio_boot_ms: int = RADIO_BOOT_MS) -> ProvisionPlan:
     """Everything ``execute`` would do; ``config_path`` is where the config.json is staged on the host."""
     files = firmware_files()
-    config = device_config(node, interval_s, pins)
+    config = device_config(node, interval_s, pins, deep_sleep=deep_sleep, batch=batch,
+                           radio_power_pin=radio_power_pin, radio_boot_ms=radio_boot_ms)
     base = ["mpremote", "connect", port]
     commands = [[*base, "exec", _PREP]]
     commands += [[*base, "fs", "cp", str(src), f":{dst}"] for src, dst in files]

@@ -238,7 +238,14 @@ class Buzzer:
 
 
 class Radio:
-    """UART to the Meshtastic radio (serial module in PROTO mode, 115200 baud) behind a flash queue."""
+    """UART to the Meshtastic radio (serial module in PROTO mode, 115200 baud) behind a flash queue.
+
+    ``radio_power_pin`` (optional): a GPIO driving the load switch / MOSFET of the radio's supply, high
+    = on. It starts low; ``power_on`` switches it on and ``service`` stays silent for ``radio_boot_ms``
+    while the radio boots (a hello written into a booting radio is lost, the next one is 30 s away).
+    The switch needs a pull-down to "off": GPIOs float in deep sleep and through a reset. Without the
+    pin the radio is always powered and ``power_on``/``power_off`` do nothing.
+    """
 
     def __init__(self, cfg: dict, clock: Clock) -> None:
         pins = cfg["pins"]
@@ -248,6 +255,22 @@ class Radio:
         link = MeshLink(random_u16() << 16 | random_u16(), cfg.get("radio_to", BROADCAST), cfg.get("channel", 0))
         self.uplink = Uplink(link, FlashQueue(QUEUE_PATH, cfg.get("queue_len", CAPACITY)))
         self._hello_at = -1
+        pin = cfg.get("radio_power_pin")
+        self.power = None if pin is None else machine.Pin(pin, machine.Pin.OUT, value=0)
+        self.boot_ms = cfg.get("radio_boot_ms", 2000)
+        self._ready_at = 0
+
+    def power_on(self) -> int:
+        """Switch a power-gated radio on (no-op if on or not gated); the clock's ms when it can talk."""
+        if self.power is not None and not self.power.value():
+            self.power.value(1)
+            self._ready_at = self.clock.ms() + self.boot_ms
+        return max(self._ready_at, self.clock.ms())
+
+    def power_off(self) -> None:
+        """Cut a power-gated radio (before deep sleep); frames in flight stay in the flash queue."""
+        if self.power is not None:
+            self.power.value(0)
 
     def send(self, frame: bytes, urgent: bool = False) -> None:
         """Queue one frame for the radio (``urgent``: SOS and cancels, never dropped)."""
@@ -261,6 +284,8 @@ class Radio:
     def service(self) -> "list[bytes]":
         """Write what is due, read what came; our downlink frames since the last call."""
         now = self.clock.ms()
+        if now < self._ready_at:
+            return []  # the radio is still booting
         link = self.uplink.link
         if not link.heard_radio and (self._hello_at < 0 or now - self._hello_at >= _HELLO_MS):
             self._hello_at = now  # radio silent (booting, unplugged): say hello until it answers

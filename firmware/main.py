@@ -7,9 +7,10 @@ Wires the pure logic (sos_button, water_level) to the pins of board.py. config.j
               "uart_tx": 17, "uart_rx": 16},
      "sos": {"kind": 0, "people": 1, "vulnerable": 0},
      "sensor": "ultrasonic" | "pressure", "ref_mm": 8000, "shunt_ohm": 150, "range_mm": 5000,
-     "interval_s": 300, "batch": 6, "sample_s": 20, "status_s": 3600, "temp_c": 27, "wdt_ms": 30000,
+     "interval_s": 300, "batch": 12, "sample_s": 20, "status_s": 3600, "temp_c": 27, "wdt_ms": 30000,
      "deep_sleep": true, "awake_ms": 15000, "listen_ms": 3000, "sleep_after_ms": 60000,
-     "radio_to": <gateway node number, default broadcast>, "channel": 0, "queue_len": 48}
+     "radio_to": <gateway node number, default broadcast>, "channel": 0, "queue_len": 48,
+     "radio_power_pin": <GPIO of the radio's load switch, absent = always powered>, "radio_boot_ms": 2000}
 
 A corrupt or incomplete config.json starts nothing (no watchdog): the REPL stays free for provisioning.
 
@@ -18,6 +19,17 @@ waits, and sleeps until the next reading is due; the button sleeps once nothing 
 and wakes on a press (ext0 on the button pin). Each wake runs this file from the top: what the node
 must remember (boot epoch, sequence, pending readings, the button's case) is kept in RTC memory, the
 unsent frames in the flash queue. Only a real boot takes a new boot epoch.
+
+Radio power gating (``radio_power_pin``): the sleeping sensor switches the radio on only on a wake
+with frames to send, gives it ``radio_boot_ms`` to boot (light-sleeping meanwhile: the ESP32 has
+nothing else to do until the radio can talk; GPIO outputs such as the load switch's hold their level
+in light sleep), and cuts it before deep sleep; the button keeps it on while awake (it must hear ACKs;
+it keeps polling through the radio's boot to read presses) and cuts it only for its idle sleep,
+switching it on again at the wake.
+
+Batching (``batch``, default 1: none): readings go ``batch`` to a frame only while ``interval_s`` is
+300 s or more; a Config downlink with a shorter interval (central's adaptive reporting) or a fast
+rise sends each reading at once (firmware/water_level.py).
 
 Safe boot: hold the button while powering up to skip the loop and keep the REPL for ``mpremote``
 (the ESP32 watchdog cannot be stopped once started: a node running its loop resets ~30 s into a
@@ -39,6 +51,7 @@ def run_button(cfg: dict, epoch: int, wdt: "machine.WDT", st: "dict | None") -> 
     pins = cfg["pins"]
     clock = board.Clock()
     radio = board.Radio(cfg, clock)
+    radio.power_on()
     woke = st is not None and machine.wake_reason() == machine.EXT0_WAKE
     button = board.Button(pins["button"], woke)
     led = board.Led(pins["led"], cfg.get("led_active_high", True))
@@ -70,6 +83,7 @@ def run_button(cfg: dict, epoch: int, wdt: "machine.WDT", st: "dict | None") -> 
             busy_at = now_ms
         elif cfg.get("deep_sleep") and now_ms - busy_at >= sleep_after:
             # Idle: the LED has shown the answer for a minute; a press wakes us (the pin reads 0).
+            radio.power_off()
             board.sleep_until_pressed(button, {"node": cfg["node_id"], "epoch": epoch, "fw": node.state()})
         time.sleep_ms(20)
 
@@ -91,6 +105,7 @@ def run_sensor(cfg: dict, epoch: int, wdt: "machine.WDT") -> None:
     """The water-level sensor awake for good: range every ``sample_s``, report when due, status hourly."""
     clock = board.Clock()
     radio = board.Radio(cfg, clock)
+    radio.power_on()
     gauge, battery, node = _sensor(cfg, epoch)
     sample_ms = cfg.get("sample_s", 20) * 1000
     status_ms = cfg.get("status_s", 3600) * 1000
@@ -127,8 +142,14 @@ def wake_sensor(cfg: dict, epoch: int, wdt: "machine.WDT", st: "dict | None") ->
     if now >= st["status_at"]:
         st["status_at"] = now + cfg.get("status_s", 3600)
         radio.send(node.status(now, now - st["boot_s"], radio.unsent(), battery.pct()))
-    if radio.unsent():  # nothing to say: the radio is not woken at all
-        end = clock.ms() + cfg.get("awake_ms", 15000)
+    if radio.unsent():  # nothing to say: the radio is not woken (nor powered) at all
+        ready = radio.power_on()
+        end = ready + cfg.get("awake_ms", 15000)
+        wait = ready - clock.ms()
+        while wait > 0:  # the radio boots: nothing to do, so the CPU light-sleeps meanwhile
+            wdt.feed()
+            machine.lightsleep(wait)
+            wait = ready - clock.ms()
         quiet = -1
         while clock.ms() < end and (quiet < 0 or clock.ms() < quiet):
             wdt.feed()
@@ -138,6 +159,7 @@ def wake_sensor(cfg: dict, epoch: int, wdt: "machine.WDT", st: "dict | None") ->
                 quiet = clock.ms() + cfg.get("listen_ms", 3000)  # a config downlink answers a reading
             time.sleep_ms(20)
     st["fw"] = node.state()
+    radio.power_off()
     board.sleep(st, node.next_sample_s(int(time.time())) * 1000)
 
 

@@ -5,6 +5,9 @@ radio wake-up and one Meshtastic header per batch instead of per reading). When 
 ``fast_delta_mm`` or more since the last reading and ``fast_interval_s`` have passed, the pending
 readings go at once and the new one follows alone: a rising flood is what the IOC needs to see early.
 The first reading after a real boot also goes alone, so central sees the node come up.
+Batching is for calm water only: while ``interval_s`` is under ``BATCH_MIN_INTERVAL_S`` (central's
+adaptive reporting shortens it by a Config downlink when a station is above BD1 or rising fast)
+each reading goes out at once, what was pending going first.
 
 Readings of a batch are ``interval_s`` apart on a fixed grid (a late sample does not push the next
 one), so the timestamps central derives from the last one are off by at most one sampling period.
@@ -28,6 +31,8 @@ except ImportError:
 
 # Below this the node flags its own readings, so central can tell a dying node from a dry river.
 LOW_BATTERY_PCT = const(15)
+# Readings are batched only at this reporting interval or longer (5 minutes: calm water).
+BATCH_MIN_INTERVAL_S = const(300)
 
 
 class WaterLevelSensor:
@@ -124,9 +129,13 @@ class WaterLevelSensor:
         self.pending_flags |= flags
         self.pending_battery = battery_pct
         self.pending_interval = self.interval_s
-        if urgent or len(self.pending) >= self.batch:
+        if urgent or len(self.pending) >= self.batching():
             out += self.flush()
         return out
+
+    def batching(self) -> int:
+        """Readings per frame now: ``batch`` in calm water, 1 while central asks for a short interval."""
+        return self.batch if self.interval_s >= BATCH_MIN_INTERVAL_S else 1
 
     def next_sample_s(self, now_s: int) -> int:
         """Seconds until the next sample is worth taking (deep sleep): sooner while the water moves."""

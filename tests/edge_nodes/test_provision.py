@@ -34,9 +34,26 @@ def test_plan_writes_the_whole_image_and_a_config_the_firmware_accepts(tmp_path:
     assert p.config["node_id"] == sensor.record.node_id
     assert p.config["key"] == sensor.record.key.hex()
     assert (p.config["kind"], p.config["interval_s"]) == ("water_level", 120)
+    # Deep sleep and batches of twelve, as benchmarks/airtime.py models (the firmware batches only at
+    # intervals of 300 s or more: this 120 s node sends each reading at once); the radio always powered.
+    assert (p.config["deep_sleep"], p.config["batch"]) == (True, 12)
+    assert (p.config["radio_power_pin"], p.config["radio_boot_ms"]) == (None, 2000)
     assert all(cmd[:3] == ["mpremote", "connect", "/dev/ttyUSB0"] for cmd in p.commands)
     assert p.commands[-1][-1] == "reset"
     assert "os.remove('queue.bin')" in p.commands[0][-1]  # frames tagged with an old key go
+
+
+def test_water_level_power_and_sleep_options(tmp_path: Path) -> None:
+    sensor = _nodes()[0]
+    p = provision.plan(sensor, "/dev/ttyUSB0", tmp_path / "cfg.json", radio_power_pin=25, radio_boot_ms=3000,
+                       batch=3, deep_sleep=False)
+    assert {k: p.config[k] for k in ("deep_sleep", "batch", "radio_power_pin", "radio_boot_ms")} == {
+        "deep_sleep": False, "batch": 3, "radio_power_pin": 25, "radio_boot_ms": 3000}
+    for bad in ({"radio_power_pin": 34}, {"radio_power_pin": -1}, {"batch": 0}, {"batch": 17}, {"radio_boot_ms": -5}):
+        with pytest.raises(provision.ProvisionError):
+            provision.device_config(sensor, **bad)  # type: ignore[arg-type]
+    button = provision.device_config(_nodes()[1], radio_power_pin=25)
+    assert "radio_power_pin" not in button  # the button's radio options are not written (yet)
 
 
 def test_button_config_and_kinds_without_firmware(tmp_path: Path) -> None:
@@ -90,6 +107,9 @@ def test_cli_dry_run_shows_files_and_config_but_not_the_key(
     head = json.loads(out.splitlines()[0])
     assert head["config"]["node_id"] == 0x0A000001
     assert head["config"]["key"] == "<16 bytes>"
+    # The operator sees the sleep and radio-power settings the node will run with.
+    assert {k: head["config"][k] for k in ("deep_sleep", "batch", "radio_power_pin", "radio_boot_ms")} == {
+        "deep_sleep": True, "batch": 12, "radio_power_pin": None, "radio_boot_ms": 2000}
     assert "config.json" in head["files"]
     assert nodes[0].record.key.hex() not in out
     assert cli_main(["nodes", "provision", "--port", "p", "--registry", str(tmp_path / "fleet.csv"),

@@ -127,9 +127,46 @@ def scenario_missed_slots_and_config_split_the_batch() -> None:
     cfg = frames.encode(frames.Frame(SENSOR, 7, 2, T0, frames.Config(60)), KEY)
     assert w.on_downlink(cfg)
     out = _decode(w.sample(T0 + 1560, 2001, 90))  # the pending reading keeps its old spacing
-    assert [(f.kind, f.node_ts) for f in out] == [("water_level", T0 + 1500)]
-    assert w.sample(T0 + 1620, 2001, 90) == []
+    # Under 300 s no batching: the pending reading first, then the new one at once.
+    assert [(f.kind, f.node_ts) for f in out] == [("water_level", T0 + 1500), ("water_level", T0 + 1560)]
+    assert [f.kind for f in _decode(w.sample(T0 + 1620, 2001, 90))] == ["water_level"]
     assert w.due_s == T0 + 1680
+
+
+def scenario_short_interval_sends_each_reading_at_once_then_calm_batches_again() -> None:
+    w = WaterLevelSensor(SENSOR, KEY, 1, batch=12)
+    _steady(w, T0, 2000)
+    assert w.batching() == 12
+    for i in range(1, 4):
+        assert w.sample(T0 + 300 * i, 2000 - i, 90) == []  # calm: three of twelve pending
+    # Central's adaptive reporting (above BD1 or rising fast): a Config of 120 s.
+    assert w.on_downlink(frames.encode(frames.Frame(SENSOR, 7, 2, T0, frames.Config(120)), KEY))
+    assert w.batching() == 1
+    out = _decode(w.sample(T0 + 1020, 1996, 90))  # what was pending goes first, the new reading at once
+    assert [(f.kind, f.seq, f.node_ts) for f in out] == [("water_level_batch", 2, T0 + 900),
+                                                         ("water_level", 3, T0 + 1020)]
+    for i in range(1, 4):
+        (f,) = _decode(w.sample(T0 + 1020 + 120 * i, 1996 - i, 90))  # each reading alone, every 120 s
+        assert (f.kind, f.node_ts, f.payload.distance_mm) == ("water_level", T0 + 1020 + 120 * i, 1996 - i)
+    assert w.on_downlink(frames.encode(frames.Frame(SENSOR, 7, 3, T0, frames.Config(299)), KEY))
+    assert [f.kind for f in _decode(w.sample(T0 + 1679, 1993, 90))] == ["water_level"]  # 299 s: still at once
+    assert w.on_downlink(frames.encode(frames.Frame(SENSOR, 7, 4, T0, frames.Config(300)), KEY))
+    assert w.batching() == 12  # calm again: back to batches
+    t = T0 + 1979
+    out = []
+    for i in range(12):
+        out += w.sample(t + 300 * i, 1993, 90)
+    assert [(f.kind, len(f.payload.distances_mm)) for f in _decode(out)] == [("water_level_batch", 12)]
+
+
+def scenario_fast_rise_in_a_batch_of_twelve_sends_at_once() -> None:
+    w = WaterLevelSensor(SENSOR, KEY, 1, batch=12)
+    _steady(w, T0, 2000)
+    for i in range(1, 6):
+        assert w.sample(T0 + 300 * i, 2000, 90) == []
+    out = _decode(w.sample(T0 + 1560, 1940, 90))  # 60 mm in a minute, five readings pending
+    assert [(f.kind, f.node_ts) for f in out] == [("water_level_batch", T0 + 1500), ("water_level", T0 + 1560)]
+    assert len(out[0].payload.distances_mm) == 5
 
 
 def scenario_state_survives_deep_sleep_as_json() -> None:

@@ -113,10 +113,27 @@ def test_the_config_provisioning_writes_runs_the_firmware(tmp_path: Path) -> Non
 
     flash = _flash(tmp_path, "water_level")
     node = FleetNode(NodeRecord(0x0A000001, "water_level", bytes(range(16)), "19813", station_id="kim_long"), 8.0)
-    (flash / "config.json").write_text(json.dumps(device_config(node)))
-    proc = _run(flash, "run_sensor.py", "ack")
+    cfg = device_config(node)
+    assert (cfg["deep_sleep"], cfg["batch"], cfg["radio_power_pin"]) == (True, 12, None)
+    # listen_ms is not written by provisioning (firmware default 3 s); 0 so the test does not wait.
+    (flash / "config.json").write_text(json.dumps(dict(cfg, listen_ms=0)))
+    proc = _run(flash, "run_sleeper.py", "sensor")  # provisioned water-level nodes deep-sleep
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "sensor ok" in proc.stdout
+    assert "sensor sleeper ok" in proc.stdout
+    assert "power always" in proc.stdout
+    assert "light 0 0" in proc.stdout  # an always-powered radio is ready at once: no light sleep
+    # Power-gated (a load switch on GPIO 25), with a short boot so the test does not wait 2 s a wake.
+    cfg = device_config(node, radio_power_pin=25, radio_boot_ms=40)
+    (flash / "config.json").write_text(json.dumps(dict(cfg, listen_ms=0)))
+    proc = _run(flash, "run_sleeper.py", "sensor", "14")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sensor sleeper ok" in proc.stdout
+    epoch = int((flash / "boot_epoch").read_text())
+    # Boot (a reading and a status), then a batch of twelve and the hourly status on the twelfth wake:
+    # the radio is on for those only, and the ESP32 light-sleeps through its boot each time.
+    assert f"[('water_level_batch', {epoch}, 13), ('node_status', {epoch}, 14)], []]" in proc.stdout
+    assert "power [True" + ", False" * 11 + ", True, False]" in proc.stdout
+    assert "light 2 " in proc.stdout
 
 
 @pytest.mark.unit
@@ -154,3 +171,92 @@ def test_sos_button_sleeps_until_pressed_and_wakes_into_the_same_boot(tmp_path: 
     proc = _run(_flash(tmp_path, "sos", deep_sleep=True, sleep_after_ms=200), "run_sleeper.py", "sos")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "sos sleeper ok" in proc.stdout
+
+
+@pytest.mark.unit
+def test_power_gated_water_level_node_switches_the_radio_on_only_to_send(tmp_path: Path) -> None:
+    flash = _flash(tmp_path, "water_level", deep_sleep=True, batch=3, listen_ms=0, radio_power_pin=25,
+                   radio_boot_ms=60)
+    proc = _run(flash, "run_sleeper.py", "sensor")
+    # run_sleeper checks: the pin is low at every deep sleep, nothing reached the radio while it was
+    # off or still booting (fake_radio counts such bytes as lost), and the boot epoch stayed.
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sensor sleeper ok" in proc.stdout
+    epoch = int((flash / "boot_epoch").read_text())
+    assert f"wakes [[('water_level', {epoch}, 0), ('node_status', {epoch}, 1)], [], [], " \
+           f"[('water_level_batch', {epoch}, 4)], [], [], [('water_level_batch', {epoch}, 7)], []]" in proc.stdout
+    # On (high) only on the wakes that send; a wake with nothing to send leaves it low throughout.
+    assert "power [True, False, False, True, False, False, True, False]" in proc.stdout
+    assert "hellos 3" in proc.stdout  # one hello per powered wake: none was lost to a booting radio
+    # The ESP32 light-sleeps through each of the three radio boots (60 ms each) instead of polling.
+    count, total = _light(proc.stdout)
+    assert count == 3
+    assert 3 * 50 <= total <= 3 * 60
+    assert _run(flash, "run_sleeper.py", "sensor").returncode == 0  # a real boot (power cycle)
+    assert int((flash / "boot_epoch").read_text()) == (epoch + 1) & 0xFFFF
+
+
+def _light(stdout: str) -> tuple[int, int]:
+    """run_sleeper's ``light`` line: the sensor's light sleeps (count, total ms)."""
+    line = next(x for x in stdout.splitlines() if x.startswith("light "))
+    count, total = line.split()[1:]
+    return int(count), int(total)
+
+
+@pytest.mark.unit
+def test_short_interval_from_a_config_downlink_sends_each_reading_at_once(tmp_path: Path) -> None:
+    # Central's adaptive reporting (station above BD1 or rising fast) sets 60 s: batching (12) stops.
+    flash = _flash(tmp_path, "water_level", deep_sleep=True, batch=12, listen_ms=0, radio_power_pin=25,
+                   radio_boot_ms=20)
+    proc = _run(flash, "run_sleeper.py", "sensor", "5", "config:0:60")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    epoch = int((flash / "boot_epoch").read_text())
+    assert f"wakes [[('water_level', {epoch}, 0), ('node_status', {epoch}, 1)], [('water_level', {epoch}, 2)], " \
+           f"[('water_level', {epoch}, 3)], [('water_level', {epoch}, 4)], [('water_level', {epoch}, 5)]]" \
+        in proc.stdout
+    assert "sleeps [60000, 60000, 60000, 60000, 60000]" in proc.stdout
+    assert "power [True, True, True, True, True]" in proc.stdout
+    assert _light(proc.stdout)[0] == 5
+
+
+@pytest.mark.unit
+def test_calm_interval_batches_twelve_until_a_fast_rise_sends_at_once(tmp_path: Path) -> None:
+    flash = _flash(tmp_path, "water_level", deep_sleep=True, batch=12, listen_ms=0, radio_power_pin=25,
+                   radio_boot_ms=20)
+    # From the fourth wake the echo comes back sooner: ~75 mm closer water, a fast rise.
+    proc = _run(flash, "run_sleeper.py", "sensor", "6", "rise:4:5400")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    epoch = int((flash / "boot_epoch").read_text())
+    # The three calm readings pending go first as a batch, then the rise alone; the next look is a minute on.
+    assert f"wakes [[('water_level', {epoch}, 0), ('node_status', {epoch}, 1)], [], [], [], " \
+           f"[('water_level_batch', {epoch}, 4), ('water_level', {epoch}, 5)], []]" in proc.stdout
+    assert "sleeps [300000, 300000, 300000, 300000, 60000" in proc.stdout
+    assert "power [True, False, False, False, True, False]" in proc.stdout
+
+
+@pytest.mark.unit
+def test_power_gated_water_level_node_that_never_sends_never_powers_the_radio(tmp_path: Path) -> None:
+    # A wake with nothing to send: the flash holds the real boot's frames sent, the next wakes batch.
+    flash = _flash(tmp_path, "water_level", deep_sleep=True, batch=20, status_s=86400, listen_ms=0,
+                   radio_power_pin=25, radio_boot_ms=20)
+    proc = _run(flash, "run_sleeper.py", "sensor")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "power [True, False, False, False, False, False, False, False]" in proc.stdout
+
+
+@pytest.mark.unit
+def test_power_gated_sos_button_cuts_the_radio_only_for_its_idle_sleep(tmp_path: Path) -> None:
+    flash = _flash(tmp_path, "sos", deep_sleep=True, sleep_after_ms=200, radio_power_pin=25, radio_boot_ms=40)
+    proc = _run(flash, "run_sleeper.py", "sos")
+    # run_sleeper checks: low at the idle sleep, high again after the ext0 wake, no byte lost to an
+    # unpowered or booting radio, and the SOS after the wake in the same boot epoch (seq + 1).
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sos sleeper ok" in proc.stdout
+    assert "power [True, True]" in proc.stdout
+
+
+@pytest.mark.unit
+def test_sos_button_without_a_power_pin_never_touches_one(tmp_path: Path) -> None:
+    proc = _run(_flash(tmp_path, "sos", deep_sleep=True, sleep_after_ms=200), "run_sleeper.py", "sos")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "power always" in proc.stdout

@@ -3,7 +3,12 @@
 ``mode``: "ack" (the mesh delivers: QueueStatus then a routing ACK), "nak" (routing error
 MAX_RETRANSMIT), "mute" (radio unplugged: nothing comes back). Every write is parsed strictly: a
 malformed ToRadio from the firmware raises here and fails the run.
+
+``power(pin, boot_ms)``: the radio is behind a load switch on ``pin``: it hears nothing while the
+pin is low or for ``boot_ms`` after it went high (booting); such writes are counted in ``lost``.
 """
+
+import time
 
 import machine
 
@@ -21,12 +26,37 @@ class FakeRadio:
         self.frames = []  # our frames, in the order they reached the radio
         self.packets = []  # the MeshPacket fields of each
         self.hellos = 0
+        self.lost = 0  # bytes written while unpowered or booting
+        self.pin = None
+        self.boot_ms = 0
+        self.on_at = None  # ticks_ms when powered on; None: off
         machine.UART.radio = self
+
+    def power(self, pin, boot_ms):
+        self.pin = pin
+        self.boot_ms = boot_ms
+        machine.Pin.watch = self._switched
+
+    def _switched(self, n, v):
+        if n != self.pin:
+            return
+        if not v:
+            self.on_at = None
+        elif self.on_at is None:
+            self.on_at = time.ticks_ms()
+
+    def listening(self):
+        if self.pin is None:
+            return True
+        return self.on_at is not None and time.ticks_diff(time.ticks_ms(), self.on_at) >= self.boot_ms
 
     def out(self, msg):
         machine.UART.inbox += wrap(msg)
 
     def on_write(self, data):
+        if not self.listening():
+            self.lost += len(data)
+            return
         for msg in self.reader.feed(data):
             fs = pb.fields(msg)
             pkt = pb.first_bytes(fs, 1)

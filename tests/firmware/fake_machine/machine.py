@@ -3,8 +3,11 @@
 
 Pins remember their last instance by number; the UART records writes, hands them to ``UART.radio``
 (tests/firmware/fake_machine/fake_radio.py) and serves ``inbox``;
-``WDT.feed`` counts loop turns, calls ``WDT.hook(turn)`` and ends the run after ``WDT.turns``.
+``WDT.feed`` counts loop turns, calls ``WDT.hook(turn)`` and ends the run after ``WDT.turns``;
+``lightsleep`` records each sleep in ``light_slept`` and moves the fake clock (fake ``time``) by it.
 """
+
+import time
 
 
 class Pin:
@@ -14,17 +17,28 @@ class Pin:
     IRQ_FALLING = 4
     pins = {}
     levels = {}  # initial level per pin number (a button held at boot: 0)
+    writes = []  # (pin number, level) per level the firmware set, constructor included
+    watch = None  # called with (pin number, level) on each of those (fake_radio: the power switch)
 
     def __init__(self, n, mode=0, pull=None, value=None):
         self.n = n
         self.v = Pin.levels.get(n, 1) if value is None else value
         self.handler = None
         Pin.pins[n] = self
+        if value is not None:
+            Pin._wrote(n, value)
+
+    @staticmethod
+    def _wrote(n, v):
+        Pin.writes.append((n, v))
+        if Pin.watch is not None:
+            Pin.watch(n, v)
 
     def value(self, v=None):
         if v is None:
             return self.v
         self.v = v
+        Pin._wrote(self.n, v)
         return None
 
     def irq(self, trigger=0, handler=None):
@@ -53,8 +67,11 @@ class UART:
         return data
 
 
+echo_us = [5830]  # 1001 mm at 20 degC, 1013 mm at 27 degC; a test may move the water
+
+
 def time_pulse_us(pin, level, timeout):
-    return 5830  # 1001 mm at 20 degC, 1013 mm at 27 degC
+    return echo_us[0]
 
 
 class ADC:
@@ -98,11 +115,24 @@ _reset = [PWRON_RESET, 0]  # reset cause, wake reason
 
 class DeepSleep(Exception):
     slept = []  # milliseconds asked for, per sleep (0: until a wake pin)
+    levels = []  # {pin number: level} of the output pins, per sleep
 
 
 def deepsleep(ms=0):
     DeepSleep.slept.append(ms)
+    DeepSleep.levels.append({n: p.v for n, p in Pin.pins.items()})
     raise DeepSleep(ms)
+
+
+def lightsleep(ms=0):
+    """Records the sleep and moves the fake clock by it (fake ``time.skip``); returns at once."""
+    if ms <= 0:
+        raise ValueError("lightsleep without a timer: nothing would wake the sensor")
+    light_slept.append(ms)
+    time.skip(ms)
+
+
+light_slept = []  # milliseconds asked for, per light sleep
 
 
 def reset_cause():
