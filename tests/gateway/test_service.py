@@ -1,5 +1,6 @@
 """The gateway on a real Mosquitto: radio in, QoS 1 out, forgotten only on central's ack."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from floodmesh.broker import RunningBroker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
-from protocol.envelopes import AppAck, Downlink, Uplink, UplinkBatch
+from protocol.envelopes import AppAck, Downlink, TextDownlink, Uplink, UplinkBatch
 from protocol.registry import NodeRecord, NodeRegistry
 from tests.mqtt_peer import MqttPeer, wait_until
 
@@ -183,3 +184,22 @@ def test_replay_memory_survives_a_restart(
         assert gw.stats()["rejected_by_reason"] == {"replay": 1}
     finally:
         gw.stop()
+
+
+def test_flood_alerts_and_central_texts_reach_the_mesh(gateway: GatewayService, central: MqttPeer, air: Air) -> None:
+    officer, resident = 0x0D000001, 0x0D000002
+    screens: dict[int, list[str]] = {officer: [], resident: []}
+    for node in screens:
+        air.attach_text(node, lambda _f, text, node=node: screens[node].append(text))
+    alert = {"kind": "level_raised", "level": "BD2", "text": "Kim Long: VUOT BD2 | 2.01m | +0.08m/h"}
+    central.publish(topics.alerts(WARD), json.dumps(alert))
+    wait_until(lambda: screens[resident] == [alert["text"]], what="the alert broadcast to every radio")
+    assert screens[officer] == [alert["text"]]
+    note = TextDownlink(node_id=officer, text="SOS #7 P1 | medical | 3 người | Phường Kim Long")
+    central.publish(topics.text_downlink(WARD, GW), note.model_dump_json())
+    wait_until(lambda: screens[officer][-1:] == [note.text], what="the case text on the officer's radio")
+    assert screens[resident] == [alert["text"]]  # a direct message, not a broadcast
+    central.publish(topics.alerts("19999"), json.dumps(alert))  # another ward's alert never airs here
+    central.publish(topics.alerts(WARD), b"{}")
+    wait_until(lambda: gateway.stats()["rejected_by_reason"] == {"invalid_alert": 1}, what="a bad alert refused")
+    assert gateway.stats()["alerts_broadcast"] == 1
