@@ -6,6 +6,7 @@ through their own connections and see the last committed state without waiting f
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ def _iso_of(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
 
-class SqlStore:
+class SqlStore(ABC):
     """CentralStore over a SQL database; a backend supplies its dialect, connections and schema."""
 
     def __init__(self, dialect: Dialect) -> None:
@@ -43,9 +44,9 @@ class SqlStore:
         """The backend's SQL dialect."""
         return self._dialect
 
+    @abstractmethod
     def _open(self) -> Connection:
         """A new connection to the backend's database, ready for the store's statements."""
-        raise NotImplementedError
 
     def _track(self, conn: C) -> C:
         # Every connection is closed by close(), whichever thread opened it.
