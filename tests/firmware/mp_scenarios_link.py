@@ -20,6 +20,7 @@ from firmware.sos_button import SosButton
 from firmware.stream import wrap
 from firmware.uplink import Uplink
 from protocol import frames
+from tests.firmware import mp_runner
 
 KEY = bytes(range(16))
 NODE = 184549442
@@ -236,22 +237,12 @@ def scenario_pressure_transducer() -> None:
 
 def scenarios() -> list:
     """Every scenario function, by name."""
-    g = globals()
-    return [g[n] for n in sorted(g) if n.startswith("scenario_")]
+    return mp_runner.scenarios(globals())
 
 
 def main() -> int:
     """Run every scenario; print failures and ``N passed, N failed``."""
-    passed = failed = 0
-    for fn in scenarios():
-        try:
-            fn()
-            passed += 1
-        except Exception as exc:  # report every failing story, not just the first
-            failed += 1
-            print("FAIL", fn.__name__, repr(exc))
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return mp_runner.run(scenarios())
 
 
 if __name__ == "__main__":
