@@ -31,6 +31,7 @@ from gateway.ward_mode import WardMode
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame, FrameError
+from protocol.mqtt_endpoint import MqttEndpoint, endpoint_from
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,22 @@ class GatewaySettings:
     autonomy_after_s: float = 30.0
     # MQTT keepalive: a backhaul that blackholes without closing is noticed after ~1.5x this.
     keepalive_s: int = 30
+    # MQTT identity and TLS (see protocol/mqtt_endpoint.py): this gateway's own broker account.
+    mqtt_username: str | None = None  # default: the gateway id
+    mqtt_password: str | None = None
+    mqtt_password_file: Path | None = None  # preferred over mqtt_password: keeps the secret out of env and argv
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    mqtt_insecure_plaintext: bool = False  # explicit opt-out of TLS; never the default
+    # A registry made by `floodmesh demo` (derived, throwaway keys) is refused unless this is set.
+    allow_demo_registry: bool = False
+
+    def mqtt_endpoint(self) -> MqttEndpoint:
+        """How this gateway reaches the broker."""
+        return endpoint_from(self.broker_host, self.broker_port, self.mqtt_username or self.gateway_id,
+                             self.mqtt_password, self.mqtt_password_file, self.mqtt_ca_file, self.mqtt_cert_file,
+                             self.mqtt_key_file, self.mqtt_insecure_plaintext)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from protocol.mqtt_endpoint import MqttEndpoint, endpoint_from
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 """The reference data shipped with the package (wards, authorities, stations)."""
 
@@ -33,3 +35,19 @@ class CentralSettings:
     deadlines_path: Path = DATA_DIR / "deadlines.json"
     deadline_check_s: float = 30.0  # how often open cases are checked against their deadlines
     trust_loopback: bool = True  # no-token calls from loopback read as an operator (dashboard, demo); see api/auth.py
+    # MQTT identity and TLS (see protocol/mqtt_endpoint.py): central's own broker account.
+    mqtt_username: str | None = "central"
+    mqtt_password: str | None = None
+    mqtt_password_file: Path | None = None  # preferred over mqtt_password: keeps the secret out of env and argv
+    mqtt_ca_file: Path | None = None
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    mqtt_insecure_plaintext: bool = False  # explicit opt-out of TLS; never the default
+    # A registry made by `floodmesh demo` (derived, throwaway keys) is refused unless this is set.
+    allow_demo_registry: bool = False
+
+    def mqtt_endpoint(self) -> MqttEndpoint:
+        """How central reaches its broker."""
+        return endpoint_from(self.broker_host, self.broker_port, self.mqtt_username, self.mqtt_password,
+                             self.mqtt_password_file, self.mqtt_ca_file, self.mqtt_cert_file, self.mqtt_key_file,
+                             self.mqtt_insecure_plaintext)
