@@ -7,10 +7,12 @@ from datetime import datetime
 
 from central.cases.intake import CaseIntake
 from central.cases.ledger import CaseLedger
+from central.cases.provenance import Publisher, judge_history
 from central.store.records import Case, NewCase, iso
 from central.store.transaction import StoreTx
 from protocol.envelopes import CaseEvent, CaseEvents
 from protocol.frames import SOS_KINDS
+from protocol.registry import NodeRegistry
 
 _REF = re.compile(r"^sos:([0-9a-f]{8}):([0-9]+):([0-9]+)$")
 
@@ -21,6 +23,7 @@ class HistoryRefused(ValueError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -56,20 +59,30 @@ def _coord(data: dict[str, object], key: str, limit: float) -> float | None:
 
 
 class HistorySync:
-    """Resolves each event's case (via the SOS frame it names) and unions the histories."""
+    """Resolves each event's case (via the SOS frame it names), checks the publisher may assert it,
+    and unions the histories."""
 
-    def __init__(self, intake: CaseIntake, ledger: CaseLedger) -> None:
+    def __init__(self, intake: CaseIntake, ledger: CaseLedger, registry: NodeRegistry) -> None:
         self._intake = intake
         self._ledger = ledger
+        self._registry = registry
 
-    def merge(self, tx: StoreTx, env: CaseEvents, now: datetime) -> MergeOutcome:
-        """Merge every event; all or nothing (the caller's savepoint undoes a refused envelope)."""
+    def merge(self, tx: StoreTx, env: CaseEvents, now: datetime, publisher: Publisher) -> MergeOutcome:
+        """Merge every event; all or nothing (the caller's savepoint undoes a refused envelope).
+
+        ``publisher`` is the topic's authenticated (ward, gateway); the whole history is judged against
+        it (central.cases.provenance) before anything is written."""
         by_ref: dict[str, list[CaseEvent]] = defaultdict(list)
         for event in env.events:
             by_ref[event.case_ref].append(event)
+        known = {ref: self._resolve(tx, ref) for ref in by_ref}
+        nodes = {ref: parse_ref(ref)[0] for ref in by_ref}
+        foreign = judge_history(publisher, by_ref, known, nodes, self._registry)
+        if foreign is not None:
+            raise HistoryRefused(foreign.reason, foreign.detail)
         added, opened = 0, []
         for ref, events in by_ref.items():
-            case = self._resolve(tx, ref)
+            case = known[ref]
             if case is None:
                 case = self._open(tx, env, ref, events)
                 opened.append(case)

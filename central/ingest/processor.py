@@ -16,6 +16,7 @@ from central.cases.deadlines import Deadlines
 from central.cases.intake import AckPlan, CaseIntake
 from central.cases.ledger import CaseLedger, Escalation
 from central.cases.notify import case_text, officers_on_radio, text_payload, text_topic
+from central.cases.provenance import Publisher
 from central.cases.sync import HistoryRefused, HistorySync
 from central.cases.triage import FloodNearby, worst
 from central.core.config import DATA_DIR
@@ -136,7 +137,7 @@ class UplinkProcessor:
         self._clock = clock
         self.ledger = CaseLedger(deadlines or Deadlines.load(DATA_DIR / "deadlines.json"))
         self.intake = CaseIntake(locator, self.ledger, self.flood_near)
-        self._sync = HistorySync(self.intake, self.ledger)
+        self._sync = HistorySync(self.intake, self.ledger, registry)
         self._encoder = DownlinkEncoder(store.next_boot_epoch() if boot_epoch is None else boot_epoch)
         self._telemetry = telemetry
         self.levels = levels or LevelIngest(stations, told=store.report_intervals())
@@ -239,9 +240,9 @@ class UplinkProcessor:
                 raise Rejected("topic_mismatch", env.msg_id, f"envelope says {env.ward}/{env.gateway}")
             with tx.savepoint():
                 try:
-                    outcome = self._sync.merge(tx, env, now)
+                    outcome = self._sync.merge(tx, env, now, Publisher(parsed.ward, parsed.gateway))
                 except HistoryRefused as exc:
-                    raise Rejected(exc.reason, env.msg_id, str(exc)) from exc
+                    raise Rejected(exc.reason, env.msg_id, exc.detail) from exc
         except Rejected as exc:
             self._reject(tx, exc, topic, out)
             if exc.msg_id is not None:

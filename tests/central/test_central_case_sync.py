@@ -78,7 +78,7 @@ def test_conflicting_histories_keep_both_events(processor: UplinkProcessor, stor
         fresh = tx.case(case.case_number)
         assert fresh is not None
         processor.ledger.append(tx, fresh, gw_event(99, "resolved", 30).model_copy(update={"event_id": "ioc:1"}), NOW)
-    app_ack(processor, history(5, gw_event(1, "cancelled", 45)))
+    app_ack(processor, history(5, gw_event(1, "dispatched", 45)))  # the ward's late step: kept, ignored
     (after,) = store.cases()
     assert after.state == "resolved"
     assert {e.event_id for e in store.case_events(case.case_number)} >= {"ioc:1", f"{GATEWAY}:1"}
