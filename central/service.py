@@ -78,7 +78,7 @@ class CentralService:
         self.deadlines.start()
         app = create_app(
             store, locator, stations, lambda: ingest.connected, lambda: processor.levels.states,
-            processor=processor, publish=ingest.publish, trust_loopback=s.trust_loopback,
+            processor=processor, publish=ingest.publish, body_max_bytes=s.api_body_max_bytes,
         )
         self._serve(app, timeout_s)
         log.info("central up: boot epoch %d, %d nodes, API %s", self.boot_epoch, len(registry), self.api_url)
