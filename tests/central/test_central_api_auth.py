@@ -126,7 +126,9 @@ def test_a_dashboard_session_logs_in_polls_and_logs_out(api: Api) -> None:
 
 
 @pytest.mark.unit
-def test_a_session_by_http_basic_ends_when_it_expires_or_its_user_is_revoked(api: Api, sqlite_store: SqliteStore) -> None:
+def test_a_session_by_http_basic_ends_when_it_expires_or_its_user_is_revoked(
+    api: Api, sqlite_store: SqliteStore
+) -> None:
     assert api.client.post("/api/session").status_code == 401
     assert api.client.post("/api/session", auth=("ioc", "hunter3")).status_code == 401
     first = api.client.post("/api/session", auth=("ioc", "hunter2")).json()["token"]
