@@ -145,7 +145,8 @@ def run(settings: CentralSettings) -> None:
     """Start central and block until Ctrl-C (what `floodmesh central` calls)."""
     service = CentralService(settings)
     service.start()
-    print(f"floodmesh central: dashboard {service.api_url}/  (Ctrl-C to stop)", flush=True)
+    print(f"floodmesh central: dashboard {service.api_url}/  (Ctrl-C to stop); log in as a user made by "
+          "`floodmesh users add NAME --role operator --password`", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
