@@ -78,7 +78,7 @@ class CentralService:
         self.deadlines.start()
         app = create_app(
             store, locator, stations, lambda: ingest.connected, lambda: processor.levels.states,
-            processor=processor, publish=ingest.publish, trust_loopback=s.trust_loopback,
+            processor=processor, publish=ingest.publish, body_max_bytes=s.api_body_max_bytes,
         )
         self._serve(app, timeout_s)
         log.info("central up: boot epoch %d, %d nodes, API %s", self.boot_epoch, len(registry), self.api_url)
@@ -145,7 +145,8 @@ def run(settings: CentralSettings) -> None:
     """Start central and block until Ctrl-C (what `floodmesh central` calls)."""
     service = CentralService(settings)
     service.start()
-    print(f"floodmesh central: dashboard {service.api_url}/  (Ctrl-C to stop)", flush=True)
+    print(f"floodmesh central: dashboard {service.api_url}/  (Ctrl-C to stop); log in as a user made by "
+          "`floodmesh users add NAME --role operator --password`", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from central.core.config import DATA_DIR, CentralSettings
@@ -21,6 +22,7 @@ from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
 from simulations.backhaul import BackhaulLink
+from simulations.demo_operator import DemoOperator, create_demo_operator
 from simulations.flood_replay import READING_EVERY_S, REPLAY_S, ReplayClock, StationReplay
 from simulations.officer import VirtualOfficer
 from simulations.rogue import RogueTransmitter
@@ -77,6 +79,7 @@ class Demo:
         self.workdir = config.workdir or Path(tempfile.mkdtemp(prefix="floodmesh-demo-"))
         self.broker: RunningBroker | None = None
         self.central: CentralService | None = None
+        self.operator: DemoOperator | None = None  # the dashboard login; never part of summary()
         self.wards: list[_Ward] = []
         self.rogue: RogueTransmitter | None = None
         self.presses = 0
@@ -113,6 +116,9 @@ class Demo:
             )
         )
         self.central.start()
+        if self.central.store is None:
+            raise RuntimeError("central started without a store")
+        self.operator = create_demo_operator(self.central.store, self.workdir, datetime.now(UTC))
         now = self._started_at = time.time()
         self.flood_clock = ReplayClock(now, REPLAY_S / cfg.replay_s)
         for i, code in enumerate(cfg.wards):

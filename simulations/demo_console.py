@@ -27,9 +27,13 @@ def run_demo(config: DemoConfig, duration_s: float | None, summary_json: bool, o
     err = sys.stderr
     demo = Demo(config)
     demo.start()
-    if demo.central is None or demo.broker is None:
+    if demo.central is None or demo.broker is None or demo.operator is None:
         raise RuntimeError("demo did not start")
-    print(f"floodmesh demo: API {demo.central.api_url}/api/cases  dashboard {demo.central.api_url}/", file=err)
+    op = demo.operator
+    # The password goes to the terminal only: never into the JSON summary, which logs keep.
+    print(f"floodmesh demo: dashboard {demo.central.api_url}/  log in as {op.name} / {op.password}  "
+          f"(also in {op.credentials_path}, mode 0600)", file=err)
+    print(f"API: curl -H 'Authorization: Bearer {op.token}' {demo.central.api_url}/api/cases", file=err)
     print(f"broker: {demo.broker.kind} on {demo.broker.host}:{demo.broker.port}; wards: {', '.join(config.wards)}",
           file=err)
     start = time.monotonic()

@@ -5,7 +5,10 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
+from central.api.body_limit import DEFAULT_BODY_MAX_BYTES, BodySizeLimit
 from central.api.deps import ApiContext, Publish, no_publish, wall_clock
+from central.api.login_limiter import LoginLimiter
+from central.api.refusals import RefusalCounter, Refused, refused_handler
 from central.api.routes import (
     accountability,
     alerts,
@@ -14,6 +17,7 @@ from central.api.routes import (
     directory,
     health,
     open311,
+    session,
     stations,
     stats,
     wards,
@@ -35,17 +39,24 @@ def create_app(
     processor: UplinkProcessor | None = None,
     publish: Publish = no_publish,
     clock: Callable[[], datetime] = wall_clock,
-    trust_loopback: bool = True,
+    body_max_bytes: int = DEFAULT_BODY_MAX_BYTES,
+    logins: LoginLimiter | None = None,
 ) -> FastAPI:
     """Build the API; ``ingest_status_fn`` says whether the MQTT ingest is connected, ``flood_states_fn``
     gives the flood rules' state per station (alert in force, trend); ``processor`` shares its case ledger
-    and intake; ``publish`` sends MQTT messages (directory changes); ``trust_loopback``: see api/auth.py."""
+    and intake; ``publish`` sends MQTT messages (directory changes); request bodies over ``body_max_bytes``
+    are refused (413); ``logins`` limits failed logins (default: api/login_limiter.py's limits)."""
     app = FastAPI(title="floodmesh central", version="0.1.0")
     extra = {} if processor is None else {"ledger": processor.ledger, "intake": processor.intake}
+    refusals = RefusalCounter()
     app.state.ctx = ApiContext(
         store, locator, stations_by_id, ingest_status_fn, flood_states_fn or dict,
-        publish=publish, clock=clock, trust_loopback=trust_loopback, **extra,  # type: ignore[arg-type]
+        publish=publish, clock=clock, refusals=refusals, logins=logins or LoginLimiter(),
+        **extra,  # type: ignore[arg-type]
     )
-    for module in (health, cases, stations, stats, wards, dashboard, alerts, accountability, directory, open311):
+    app.add_exception_handler(Refused, refused_handler)
+    app.add_middleware(BodySizeLimit, max_bytes=body_max_bytes, refused=refusals.count)
+    for module in (health, session, cases, stations, stats, wards, dashboard, alerts, accountability, directory,
+                   open311):
         app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""What route handlers get injected: the store, the locator, the stations, the ingest's state."""
+"""What route handlers get injected: the store, the locator, the stations, the ingest's state, the API's guards."""
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -8,6 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from pydantic import AfterValidator
 
+from central.api.login_limiter import LoginLimiter
+from central.api.refusals import RefusalCounter
+from central.api.sessions import SessionTokens
 from central.cases.deadlines import Deadlines
 from central.cases.intake import CaseIntake
 from central.cases.ledger import CaseLedger
@@ -45,8 +48,10 @@ class ApiContext:
     intake: CaseIntake | None = None
     publish: Publish = no_publish
     clock: Callable[[], datetime] = wall_clock
-    trust_loopback: bool = True
     secrets: VerifiedSecrets = field(default_factory=VerifiedSecrets)
+    refusals: RefusalCounter = field(default_factory=RefusalCounter)
+    logins: LoginLimiter = field(default_factory=LoginLimiter)
+    sessions: SessionTokens = field(default_factory=SessionTokens)
 
 
 def get_context(request: Request) -> ApiContext:

@@ -136,6 +136,8 @@ class StatsOut(BaseModel):
     rejected_by_reason: dict[str, int]
     flagged_by_reason: dict[str, int] = {}
     alerts: int = 0
+    api_refused: int = 0  # API requests refused since central started (no credentials, body too large, ...)
+    api_refused_by_reason: dict[str, int] = {}
 
 
 class LevelBucketOut(BaseModel):
@@ -163,3 +165,21 @@ class AlertOut(BaseModel):
     at: str
     wards: list[str]
     text: str
+
+
+class SessionIn(BaseModel):
+    """A dashboard login: a user name and its password."""
+
+    user: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionOut(BaseModel):
+    """A session token for ``Authorization: Bearer``; keep it in memory, it ends at ``expires_at``."""
+
+    token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme's name, not a secret
+    user: str
+    role: str
+    ward: str | None
+    expires_at: str

@@ -34,7 +34,7 @@ class CentralSettings:
     influx_token: str = ""
     deadlines_path: Path = DATA_DIR / "deadlines.json"
     deadline_check_s: float = 30.0  # how often open cases are checked against their deadlines
-    trust_loopback: bool = True  # no-token calls from loopback read as an operator (dashboard, demo); see api/auth.py
+    api_body_max_bytes: int = 64 * 1024  # larger request bodies are refused with 413 (api/body_limit.py)
     # MQTT identity and TLS (see protocol/mqtt_endpoint.py): central's own broker account.
     mqtt_username: str | None = "central"
     mqtt_password: str | None = None

@@ -42,12 +42,16 @@ class VerifiedSecrets:
     seen: set[tuple[str, str]] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def known(self, secret: str, stored: str) -> bool:
+        """Whether this secret was verified against this hash before (no scrypt: cheap enough to ask first)."""
+        with self.lock:
+            return (hashlib.sha256(secret.encode()).hexdigest(), stored) in self.seen
+
     def check(self, secret: str, stored: str) -> bool:
         """verify_secret, remembered per (secret digest, stored hash); a new hash (re-issue) is checked afresh."""
+        if self.known(secret, stored):
+            return True
         key = (hashlib.sha256(secret.encode()).hexdigest(), stored)
-        with self.lock:
-            if key in self.seen:
-                return True
         if not verify_secret(secret, stored):
             return False
         with self.lock:

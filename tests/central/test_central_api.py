@@ -10,6 +10,7 @@ from central.api import create_app
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
 from central.store.base import CentralStore
+from central.store.users import add_user
 from central.telemetry.stations import Station
 from protocol import frames
 from tests.central.central_testkit import NOW, encode, make_uplink, vector_hex
@@ -33,9 +34,9 @@ def client(
             make_uplink(vector_hex("bad_tag_flipped_bit"), 5),
         ]
     )
-    # From loopback with no token: the dashboard's and the demo's view (a read-only operator).
+    token = add_user(store, "ioc", "operator", None, None, NOW)
     app = create_app(store, locator, stations, lambda: True, clock=lambda: NOW)
-    with TestClient(app, client=("127.0.0.1", 50000)) as c:
+    with TestClient(app, client=("127.0.0.1", 50000), headers={"Authorization": f"Bearer {token}"}) as c:
         yield c
 
 
@@ -97,6 +98,8 @@ def test_stats_counts(client: TestClient) -> None:
         "rejected_by_reason": {"bad_tag": 1},
         "flagged_by_reason": {"timestamp": 1},  # the vector's 2023 sensor clock, heard in 2025
         "alerts": 0,
+        "api_refused": 0,
+        "api_refused_by_reason": {},
     }
 
 

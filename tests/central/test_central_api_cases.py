@@ -56,7 +56,7 @@ def api(
     }
     published: list[tuple[str, str, bool]] = []
     app = create_app(store, locator, stations, lambda: True, processor=processor, publish=published.extend,
-                     clock=lambda: clock[0], trust_loopback=False)
+                     clock=lambda: clock[0])
     with TestClient(app, client=("127.0.0.1", 50000)) as c:
         yield Api(c, tokens, published, clock)
 

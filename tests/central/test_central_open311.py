@@ -27,8 +27,7 @@ def client(
 ) -> Iterator[tuple[TestClient, str, str]]:
     operator = add_user(store, "hotline", "operator", None, None, NOW)
     official = add_user(store, "kimlong", "ward", WARD, None, NOW)
-    app = create_app(store, locator, stations, lambda: True, processor=processor, clock=lambda: NOW,
-                     trust_loopback=False)
+    app = create_app(store, locator, stations, lambda: True, processor=processor, clock=lambda: NOW)
     with TestClient(app) as c:
         yield c, operator, official
 
@@ -57,7 +56,7 @@ def test_post_and_get_requests(client: tuple[TestClient, str, str], store: Centr
         "open", "UBND Phường Phú Xuân", "trapped"
     )
     assert public["lat"] is None  # the public does not get a caller's location
-    (staff,) = c.get(f"{BASE}/requests/{rid}.json", params={"api_key": operator}).json()
+    (staff,) = c.get(f"{BASE}/requests/{rid}.json", headers={"Authorization": f"Bearer {operator}"}).json()
     assert staff["lat"] == pytest.approx(16.47867)
     assert c.get(f"{BASE}/requests.json", params={"status": "closed"}).json() == []
     assert [r["service_request_id"] for r in c.get(f"{BASE}/requests.json", params={"status": "open"}).json()] == [rid]
@@ -72,3 +71,14 @@ def test_post_and_get_requests(client: tuple[TestClient, str, str], store: Centr
     assert c.post(f"{BASE}/requests.json", data={"service_code": "pizza", "api_key": operator}).status_code == 400
     assert c.post(f"{BASE}/requests.json", data={"service_code": "help", "api_key": operator}).status_code == 400
     assert c.post(f"{BASE}/requests.json", data={**form, "lat": "x", "api_key": operator}).status_code == 400
+
+
+@pytest.mark.unit
+def test_a_key_in_the_query_string_is_refused_and_counted(client: tuple[TestClient, str, str]) -> None:
+    c, operator, _ = client
+    for method, path in (("GET", "requests.json"), ("GET", "requests/1.json"), ("POST", "requests.json")):
+        response = c.request(method, f"{BASE}/{path}", params={"api_key": operator},
+                             data={"service_code": "help", "lat": "16.47", "long": "107.57"})
+        assert response.status_code == 400, (method, path)
+        assert "Authorization: Bearer" in response.json()["detail"]
+    assert c.get("/api/stats").json()["api_refused_by_reason"] == {"token_in_query": 3}

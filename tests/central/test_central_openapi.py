@@ -56,7 +56,7 @@ def api_schema(
             make_uplink(vector_hex("water_level_kim_long"), 3, ward="19813"),
         ]
     )
-    app = create_app(store, locator, stations, lambda: True, processor=processor, trust_loopback=False)
+    app = create_app(store, locator, stations, lambda: True, processor=processor)
     app.state.operator_token = add_user(store, "ioc", "operator", None, "hunter2", NOW)
     cases = [c.case_number for c in store.cases()]
     known = {"case_number": cases, "request_id": cases, "station_id": sorted(stations),

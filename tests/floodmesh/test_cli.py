@@ -1,6 +1,7 @@
 """`floodmesh demo --duration N --summary-json` runs the whole system and reports a summary."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -31,6 +32,10 @@ def test_demo_runs_and_prints_a_json_summary_last(broker: str) -> None:
     assert summary["rogue_transmissions"] >= 1
     assert summary["rejected"] == summary["rogue_transmissions"]
     assert "readings/s" in proc.stderr
+    # The dashboard login is in the human banner only, never in the JSON summary.
+    password = re.search(r"log in as demo-operator / (\S+)", proc.stderr)
+    assert password is not None, proc.stderr[:2000]
+    assert password.group(1) not in proc.stdout
 
 
 def test_gateway_refuses_a_radio_it_cannot_speak_to() -> None:

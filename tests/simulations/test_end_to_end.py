@@ -21,6 +21,7 @@ from protocol import frames
 from protocol.registry import NodeRegistry
 from simulations.ward_sites import WardShapes, load_stations
 from tests.mqtt_peer import wait_until
+from tests.simulations.ioc_client import ioc_client
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def loop(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Loop]:
         GatewaySettings(KIM_LONG_WARD, "gw-kim-long", tmp_path / "outbox.db", mosquitto.host, mosquitto.port),
         SimRadioLink(air, 0x0F000001), registry)
     gateway.start()
-    api = httpx.Client(base_url=central.api_url, timeout=10)
+    api = ioc_client(central)
     wait_until(lambda: gateway.stats()["connected"] is True, what="gateway online")
     wait_until(lambda: api.get("/healthz").json().get("mqtt_connected") is True, what="central online")
     yield Loop(air, registry, central, gateway, api)

@@ -23,6 +23,7 @@ from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
 from simulations.backhaul import BackhaulLink
 from tests.mqtt_peer import wait_until
+from tests.simulations.ioc_client import ioc_client
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +73,7 @@ def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
     inbox: list[str] = []
     air.attach_text(OFFICER, lambda _f, text: inbox.append(text))
     gateway.start()
-    api = httpx.Client(base_url=central.api_url, timeout=10)
+    api = ioc_client(central)
     yield Ward(air, registry, gateway, central, backhaul, api, inbox)
     api.close()
     gateway.stop()
