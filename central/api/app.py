@@ -14,6 +14,7 @@ from central.api.routes import (
     directory,
     health,
     open311,
+    radio_enrolment,
     stations,
     stats,
     wards,
@@ -46,6 +47,7 @@ def create_app(
         store, locator, stations_by_id, ingest_status_fn, flood_states_fn or dict,
         publish=publish, clock=clock, trust_loopback=trust_loopback, **extra,  # type: ignore[arg-type]
     )
-    for module in (health, cases, stations, stats, wards, dashboard, alerts, accountability, directory, open311):
+    for module in (health, cases, stations, stats, wards, dashboard, alerts, accountability, directory, open311,
+                   radio_enrolment):
         app.include_router(module.router)
     return app

@@ -98,3 +98,11 @@ def require_writer(who: Principal, ward: str | None = None) -> Principal:
     if ward is not None and not who.sees(ward):
         raise HTTPException(status_code=404, detail="no such ward")
     return who
+
+
+def require_operator(who: Principal) -> Principal:
+    """An IOC operator who may write (ward officials, gateways and read-only callers get 403)."""
+    require_staff(who)
+    if who.role != "operator" or who.read_only:
+        raise HTTPException(status_code=403, detail=f"{who.role} {who.name!r} may not: ask an IOC operator")
+    return who
