@@ -270,6 +270,8 @@ class Demo:
             "isolation": self.isolation,
             "ward_local_cases": sum(int(str(w.gateway.stats().get("local_cases", 0))) for w in self.wards),
             "officer_replies": sum(w.officer.replies for w in self.wards),
+            # Replies the gateways took as authenticated commands (PKI direct messages from enrolled radios).
+            "officer_commands": sum(int(str(w.gateway.stats().get("commands", 0))) for w in self.wards),
             "outbox_pending": sum(int(str(w.gateway.stats()["outbox_pending"])) for w in self.wards),
         }
 
