@@ -43,3 +43,9 @@ class DirectoryCache:
         if self.directory is None:
             return set()
         return {o.radio_node_id for o in self.directory.officers if o.radio_node_id is not None}
+
+    def pinned_keys(self) -> dict[int, bytes]:
+        """Enrolled radios: node id -> the public key the IOC pinned for it (kept while isolated)."""
+        if self.directory is None:
+            return {}
+        return self.directory.pinned_keys()

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from google.protobuf.message import DecodeError
 from meshtastic.protobuf import mesh_pb2, mqtt_pb2
 
-from gateway.radio.base import RadioPacket
+from gateway.radio.base import IncomingText, RadioPacket
 from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
 
 DEFAULT_KEY = bytes.fromhex("d4f1bb3a20290759f0bcffabcf4e6901")
@@ -36,14 +36,6 @@ class MeshTopic:
     region: str
     channel: str
     gateway: str
-
-
-@dataclass(frozen=True)
-class TextMessage:
-    """A plain text message heard on the mesh (ward officials' commands)."""
-
-    from_node: int
-    text: str
 
 
 def expand_channel_key(psk_base64: str) -> bytes:
@@ -118,7 +110,7 @@ class ServiceEnvelopeIntake:
             raise MeshMqttError("unknown_channel", where.channel)
         return env.packet, decode_packet(env.packet, self._keys[where.channel])
 
-    def handle(self, topic: str, payload: bytes) -> RadioPacket | TextMessage | None:
+    def handle(self, topic: str, payload: bytes) -> RadioPacket | IncomingText | None:
         """Our frame, an official's text, or None for other Meshtastic traffic (position, telemetry...)."""
         packet, data = self.envelope(topic, payload)
         sender = getattr(packet, "from")
@@ -126,9 +118,13 @@ class ServiceEnvelopeIntake:
             return RadioPacket(bytes(data.payload), sender, packet.rx_rssi or None, packet.rx_snr or None)
         if data.portnum == TEXT_MESSAGE_PORTNUM:
             try:
-                return TextMessage(sender, data.payload.decode("utf-8"))
+                text = data.payload.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise MeshMqttError("bad_text", "text message is not UTF-8") from exc
+            # Only the channel key protects what comes this way (anyone with it can write any sender,
+            # and PKI packets cannot be read here), so a text from MQTT is never PKI-authenticated,
+            # whatever flags the envelope sets.
+            return IncomingText(sender, text, packet.to, pki_encrypted=False, public_key=None)
         return None
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from gateway.directory import DirectoryCache
 from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox
 from gateway.publisher import UplinkPublisher
-from gateway.radio.base import RadioLink, RadioPacket
+from gateway.radio.base import IncomingText, RadioLink, RadioPacket
 from gateway.replay_guard import ReplayGuard
 from gateway.verifier import FrameVerifier
 from gateway.ward_cases import WardCaseBook
@@ -84,8 +84,7 @@ class _Mqtt:
 
 @dataclass(frozen=True)
 class _Text:
-    from_node: int
-    text: str
+    heard: IncomingText
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ class GatewayService:
         self._client.connect_async(self.settings.broker_host, self.settings.broker_port,
                                    keepalive=self.settings.keepalive_s)
         self._client.loop_start()
-        self._radio.set_text_handler(lambda node, text: self._events.put(_Text(node, text)))
+        self._radio.set_text_handler(lambda heard: self._events.put(_Text(heard)))
         self._radio.start(self._events.put)
 
     def stop(self) -> None:
@@ -239,7 +238,7 @@ class GatewayService:
             elif isinstance(ev, _Mqtt):
                 self._from_central(ev.topic, ev.payload)
             elif isinstance(ev, _Text):
-                self.ward.on_text(ev.from_node, ev.text)
+                self.ward.on_text(ev.heard)
             else:
                 self._link_changed(ev.connected)
         if inbound:

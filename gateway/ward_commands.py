@@ -7,7 +7,8 @@
     HELP            this list
 
 ``<case>`` is a central case number (``42``) or, while the ward is cut off, a local one (``L3``).
-Anything else gets the help text back, so a tired official learns the language from the radio.
+Anything else sent to the gateway gets the help text back, so a tired official learns the language
+from the radio. Who may send a case command is not grammar: see ``gateway/officer_auth.py``.
 """
 
 from dataclasses import dataclass

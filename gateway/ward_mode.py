@@ -4,6 +4,8 @@ An SOS that central has not acknowledged within ``autonomy_after_s`` (or at once
 is down) becomes a local case: the button gets an ACK with a local case number, the ward's duty
 officers get the case as a short text on their radios, and their replies (``L3 ACK``...) move it on
 and light the button. Every step is queued for central, which merges the ward's history on return.
+A reply moves a case only when it is a PKI direct message from the officer's enrolled radio
+(``gateway/officer_auth.py``); ``LIST`` and ``HELP`` answer anyone.
 """
 
 import logging
@@ -13,8 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gateway.directory import DirectoryCache
+from gateway.officer_auth import command_refusal, refusal_text
 from gateway.outbox import OutboxMessage
-from gateway.radio.base import RadioLink
+from gateway.radio.base import IncomingText, RadioLink
 from gateway.ward_cases import IllegalTransition, WardCase, WardCaseBook
 from gateway.ward_commands import HELP_TEXT, CaseCommand, ListCommand, parse
 from protocol import frames
@@ -99,21 +102,30 @@ class WardMode:
 
     # --- officials' radios ------------------------------------------------------------------------
 
-    def on_text(self, from_node: int, text: str) -> None:
-        """A text from the mesh: only the ward's duty officers may command cases."""
-        if from_node not in self.directory.officer_nodes():
-            self.rejected["not_official"] += 1
-            log.warning("ward mode: text from %08x refused: not a duty officer of this ward", from_node)
-            return
-        command = parse(text)
+    def on_text(self, heard: IncomingText) -> None:
+        """A text from the mesh: LIST and HELP for anyone, case commands only from enrolled radios."""
+        sender = heard.from_node
+        command = parse(heard.text)
         if isinstance(command, ListCommand):
+            self.counts["list_replies"] += 1
             open_cases = self.book.open_cases()
-            self._text(from_node, "; ".join(c.summary() for c in open_cases) or "no open cases")
+            self._text(sender, "; ".join(c.summary() for c in open_cases) or "no open cases")
         elif isinstance(command, CaseCommand):
-            self._command(from_node, command)
-        else:
+            reason = command_refusal(heard, self._radio.node_num, self.directory.pinned_keys())
+            if reason is not None:
+                self.rejected[reason] += 1
+                log.warning("ward mode: %r from %08x refused: %s", heard.text[:40], sender, reason)
+                self._text(sender, refusal_text(heard.text, reason))
+                return
+            self._command(sender, command)
+        elif not command.unknown or heard.to_node == self._radio.node_num or sender in self.directory.officer_nodes():
+            # Asked for help, or wrote to the gateway (or is an official): teach the language.
             self.counts["help_replies"] += 1
-            self._text(from_node, HELP_TEXT)
+            self._text(sender, HELP_TEXT)
+        else:
+            # Chatter on the shared channel that is not for us: answering it would only cost airtime.
+            self.rejected["text_not_a_command"] += 1
+            log.info("ward mode: channel text from %08x is not a command, ignored", sender)
 
     def _command(self, officer: int, command: CaseCommand) -> None:
         try:

@@ -1,9 +1,11 @@
 """JSON envelopes on MQTT, validated by one schema module that every tier imports."""
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 FRAME_HEX_PATTERN = r"^([0-9a-f]{2}){20,255}$"
 
@@ -125,13 +127,52 @@ class CaseEvents(_Envelope):
     events: list[CaseEvent] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+RADIO_KEY_BYTES = 32
+"""A Meshtastic PKI public key: Curve25519 (X25519), 32 bytes."""
+
+
+def radio_public_key(text: str) -> bytes:
+    """The 32 key bytes of a radio's public key written in base64 (as the Meshtastic apps and CLI show
+    it, with or without a ``base64:`` prefix); ValueError saying what is wrong otherwise."""
+    body = text.strip().removeprefix("base64:")
+    try:
+        key = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("public_key must be base64 (copy it from the radio's Security settings)") from exc
+    if len(key) != RADIO_KEY_BYTES:
+        raise ValueError(f"public_key must be {RADIO_KEY_BYTES} bytes of base64, not {len(key)}")
+    if key == bytes(RADIO_KEY_BYTES):
+        raise ValueError("public_key is all zeros: the radio has no PKI key yet (needs firmware 2.5 or later)")
+    return key
+
+
+def _canonical_key(text: str) -> str:
+    return base64.b64encode(radio_public_key(text)).decode("ascii")
+
+
+RadioPublicKey = Annotated[str, AfterValidator(_canonical_key)]
+
+
 class DutyOfficer(_Envelope):
-    """A ward official reachable on the mesh."""
+    """A ward official reachable on the mesh; ``public_key`` pins the official's radio (IOC enrolment)."""
 
     name: str = Field(min_length=1, max_length=120)
     role: str = Field(default="", max_length=80)
     phone: str = Field(default="", max_length=40)
     radio_node_id: int | None = Field(default=None, ge=1, le=0xFFFFFFFF)
+    public_key: RadioPublicKey | None = Field(
+        default=None, max_length=64,
+        description="the radio's Meshtastic PKI public key (base64 of 32 bytes); commands must come from it")
+
+    @model_validator(mode="after")
+    def _key_needs_node(self) -> "DutyOfficer":
+        if self.public_key is not None and self.radio_node_id is None:
+            raise ValueError("a pinned public_key needs the radio_node_id it belongs to")
+        return self
+
+    def pinned_key(self) -> bytes | None:
+        """The pinned public key as bytes (None: this official's radio is not enrolled)."""
+        return None if self.public_key is None else base64.b64decode(self.public_key)
 
 
 class WardDirectory(_Envelope):
@@ -142,6 +183,21 @@ class WardDirectory(_Envelope):
     authority: str = Field(min_length=1, max_length=200)
     officers: list[DutyOfficer] = Field(default_factory=list)
     escalation: list[str] = Field(default_factory=list, description="next levels, e.g. district, then the IOC")
+
+    @model_validator(mode="after")
+    def _one_key_per_radio(self) -> "WardDirectory":
+        keys: dict[int, str] = {}
+        for o in self.officers:
+            if o.radio_node_id is None or o.public_key is None:
+                continue
+            if keys.setdefault(o.radio_node_id, o.public_key) != o.public_key:
+                raise ValueError(f"radio {o.radio_node_id:08x} is pinned to two different public keys")
+        return self
+
+    def pinned_keys(self) -> dict[int, bytes]:
+        """Each enrolled radio's node id -> its pinned public key."""
+        return {o.radio_node_id: key for o in self.officers
+                if o.radio_node_id is not None and (key := o.pinned_key()) is not None}
 
 
 MESH_TEXT_MAX = 200  # bytes of UTF-8 that fit one Meshtastic text packet with room to spare

@@ -4,6 +4,7 @@ Everything runs for real (an MQTT broker process, paho clients, SQLite, the HTTP
 air between nodes and gateways is simulated, carrying the exact bytes real radios would.
 """
 
+import base64
 import csv
 import random
 import shutil
@@ -12,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from central.core.config import DATA_DIR, CentralSettings
 from central.service import CentralService
@@ -89,6 +92,7 @@ class Demo:
         self._started_at = 0.0
         self._next_press = 0.0
         self._next_rogue = 0.0
+        self._officer_keys: list[X25519PrivateKey] = []
 
     # --- building the world ----------------------------------------------------------------------
 
@@ -101,6 +105,8 @@ class Demo:
         registry = self._provision(stations, shapes)
         registry_path = self.workdir / "nodes.json"
         registry.save(registry_path)
+        # Each officer's handheld has its own PKI keypair; the IOC enrols (pins) it before the floods.
+        self._officer_keys = [X25519PrivateKey.generate() for _ in cfg.wards]
         authorities = self._authorities_with_officers()
         self.broker = start_broker(self.workdir / "broker", prefer=cfg.broker)
         api_port = cfg.api_port if cfg.api_port and port_is_free(cfg.api_host, cfg.api_port) else 0
@@ -143,12 +149,17 @@ class Demo:
         return build_fleet(sites, buttons, self.config.sensors_per_station, demo_secret=DEMO_SECRET)
 
     def _authorities_with_officers(self) -> Path:
-        """Central's authorities, each demo ward's duty officer given a handheld radio."""
+        """Central's authorities, each demo ward's duty officer given a handheld radio, enrolled: its
+        node id and PKI public key pinned (the ward gateways refuse commands from any other key)."""
         with (DATA_DIR / "authorities.csv").open(encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         for row in rows:
+            row.setdefault("radio_public_key", "")
             if row["ward_code"] in self.config.wards:
-                row["radio_node_id"] = f"{OFFICER_RADIO_ID + self.config.wards.index(row['ward_code']):08x}"
+                index = self.config.wards.index(row["ward_code"])
+                row["radio_node_id"] = f"{OFFICER_RADIO_ID + index:08x}"
+                public = self._officer_keys[index].public_key().public_bytes_raw()
+                row["radio_public_key"] = base64.b64encode(public).decode("ascii")
         out = self.workdir / "authorities.csv"
         with out.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -173,7 +184,8 @@ class Demo:
         )
         gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO_ID + index), registry)
         gateway.start()
-        officer = VirtualOfficer(air, OFFICER_RADIO_ID + index, GATEWAY_RADIO_ID + index, self._rng)
+        officer = VirtualOfficer(air, OFFICER_RADIO_ID + index, GATEWAY_RADIO_ID + index, self._rng,
+                                 private_key=self._officer_keys[index])
         ward = _Ward(code, air, gateway, backhaul, officer)
         by_station = {s.station_id: s for s in stations}
         for rec in registry.in_ward(code):
@@ -264,6 +276,8 @@ class Demo:
             "isolation": self.isolation,
             "ward_local_cases": sum(int(str(w.gateway.stats().get("local_cases", 0))) for w in self.wards),
             "officer_replies": sum(w.officer.replies for w in self.wards),
+            # Replies the gateways took as authenticated commands (PKI direct messages from enrolled radios).
+            "officer_commands": sum(int(str(w.gateway.stats().get("commands", 0))) for w in self.wards),
             "outbox_pending": sum(int(str(w.gateway.stats()["outbox_pending"])) for w in self.wards),
         }
 

@@ -83,16 +83,30 @@ class SimulatedMeshtasticRadio:
 
     # --- the radio's side of the air -------------------------------------------------------------
 
-    def inject(self, from_num: int, portnum: int, payload: bytes, rssi: int = -95, snr: float = 6.25) -> None:
-        """A packet heard over LoRa: hand it to the connected client as ``FromRadio.packet``."""
+    def inject(
+        self, from_num: int, portnum: int, payload: bytes, rssi: int = -95, snr: float = 6.25, *,
+        to: int | None = None, channel: int = 0, pki_public_key: bytes | None = None,
+    ) -> None:
+        """A packet heard over LoRa: hand it to the connected client as ``FromRadio.packet``.
+
+        ``to`` defaults to this radio (a direct message); ``0xFFFFFFFF`` is the whole channel. With
+        ``pki_public_key`` the packet is one the firmware decrypted with PKI (Meshtastic 2.5+): it sets
+        ``pki_encrypted`` and ``public_key`` (the sender's key, as it knows it) on what it hands over.
+        """
         packet = mesh_pb2.MeshPacket()
         setattr(packet, "from", from_num)  # "from" is a Python keyword
-        packet.to = self.node_num
+        packet.to = self.node_num if to is None else to
+        packet.channel = channel
         packet.id = next(self._ids)
         packet.rx_rssi = rssi
         packet.rx_snr = snr
         packet.decoded.portnum = portnum  # type: ignore[assignment,unused-ignore]
         packet.decoded.payload = payload
+        if pki_public_key is not None:
+            if packet.to != self.node_num:
+                raise ValueError("PKI is for direct messages: a PKI packet must be addressed to this radio")
+            packet.pki_encrypted = True
+            packet.public_key = pki_public_key
         self._send(mesh_pb2.FromRadio(id=packet.id, packet=packet))
 
     def drop_client(self) -> None:

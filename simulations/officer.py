@@ -1,8 +1,12 @@
 """A ward duty officer with a handheld radio: reads the cases the gateway sends, and takes them."""
 
+import base64
 import random
 import re
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from gateway.radio.base import IncomingText
 from gateway.radio.sim import Air
 
 # The gateway's local cases ("SOS L3: ...") and central's notifications ("SOS #42 P2 | ...").
@@ -10,10 +14,19 @@ _CASE = re.compile(r"^SOS #?(L?\d+)\b")
 
 
 class VirtualOfficer:
-    """Answers each new case with ``<case> ACK`` after a human delay, then ``<case> GO``."""
+    """Answers each new case with ``<case> ACK`` after a human delay, then ``<case> GO``.
 
-    def __init__(self, air: Air, node_id: int, gateway_radio: int, rng: random.Random) -> None:
+    The handheld has its own Meshtastic PKI keypair (a real radio makes one at first boot); its
+    replies are direct messages to the gateway, so they arrive PKI-encrypted under ``public_key``.
+    """
+
+    def __init__(
+        self, air: Air, node_id: int, gateway_radio: int, rng: random.Random,
+        private_key: X25519PrivateKey | None = None,
+    ) -> None:
         self.node_id = node_id
+        self._private_key = private_key or X25519PrivateKey.generate()
+        self.public_key = self._private_key.public_key().public_bytes_raw()
         self.inbox: list[str] = []
         self._air = air
         self._gateway_radio = gateway_radio
@@ -23,9 +36,14 @@ class VirtualOfficer:
         self.replies = 0
         air.attach_text(node_id, self._read)
 
-    def _read(self, _from: int, text: str) -> None:
-        self.inbox.append(text)
-        match = _CASE.match(text)
+    @property
+    def public_key_b64(self) -> str:
+        """The public key as the IOC enrols it (base64)."""
+        return base64.b64encode(self.public_key).decode("ascii")
+
+    def _read(self, heard: IncomingText) -> None:
+        self.inbox.append(heard.text)
+        match = _CASE.match(heard.text)
         if match:
             label = match.group(1)
             ack_at = self._now + self._rng.uniform(1.0, 4.0)
@@ -38,4 +56,4 @@ class VirtualOfficer:
         self._due = [r for r in self._due if r[0] > now]
         for _at, text in sorted(due):
             self.replies += 1
-            self._air.transmit_text(self.node_id, text, to_id=self._gateway_radio)
+            self._air.transmit_text(self.node_id, text, to_id=self._gateway_radio, sender_key=self._private_key)

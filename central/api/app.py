@@ -17,6 +17,7 @@ from central.api.routes import (
     directory,
     health,
     open311,
+    radio_enrolment,
     session,
     stations,
     stats,
@@ -57,6 +58,6 @@ def create_app(
     app.add_exception_handler(Refused, refused_handler)
     app.add_middleware(BodySizeLimit, max_bytes=body_max_bytes, refused=refusals.count)
     for module in (health, session, cases, stations, stats, wards, dashboard, alerts, accountability, directory,
-                   open311):
+                   open311, radio_enrolment):
         app.include_router(module.router)
     return app

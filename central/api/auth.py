@@ -153,3 +153,11 @@ def require_writer(who: Principal, ward: str | None = None) -> Principal:
     if ward is not None and not who.sees(ward):
         raise Refused(404, "other_ward", "no such ward")
     return who
+
+
+def require_operator(who: Principal) -> Principal:
+    """An IOC operator who may write (ward officials, gateways and read-only callers get 403)."""
+    require_staff(who)
+    if who.role != "operator" or who.read_only:
+        raise Refused(403, "forbidden", f"{who.role} {who.name!r} may not: ask an IOC operator")
+    return who

@@ -4,6 +4,8 @@ Our frames ride in ``Data`` on ``protocol.mesh.FLOODMESH_PORTNUM``. Receive even
 Meshtastic's process-wide pubsub bus, so each link filters on its own interface object.
 """
 
+import base64
+import binascii
 import logging
 import threading
 from collections.abc import Callable
@@ -11,7 +13,7 @@ from typing import Any
 
 from pubsub import pub
 
-from gateway.radio.base import PacketHandler, RadioPacket, TextHandler
+from gateway.radio.base import BROADCAST_NODE, IncomingText, PacketHandler, RadioPacket, TextHandler
 from protocol.mesh import FLOODMESH_PORTNUM
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class MeshtasticRadioLink:
         self._early: list[tuple[dict[str, Any], Any]] = []
         self.reconnects = 0
         self.foreign_packets = 0
+        self.node_num: int | None = None
 
     def start(self, on_packet: PacketHandler) -> None:
         """Connect (the handshake completes before this returns, if the radio answers) and deliver
@@ -90,6 +93,7 @@ class MeshtasticRadioLink:
         with self._lock:
             self._iface = iface
             early, self._early = [p for p, i in self._early if i is iface], []
+        self.node_num = _my_node_num(iface) or self.node_num
         self.state = "up"
         # The radio may hand over packets the moment its handshake completes, before the client's
         # constructor has returned the interface: they were held, and are delivered now.
@@ -143,9 +147,7 @@ class MeshtasticRadioLink:
             return
         decoded = packet.get("decoded") or {}
         if decoded.get("portnum") == "TEXT_MESSAGE_APP" and self._on_text is not None:
-            payload = decoded.get("payload")
-            text = decoded.get("text") or (bytes(payload).decode("utf-8", "replace") if payload else "")
-            self._on_text(int(packet.get("from", 0)), str(text))
+            self._on_text(incoming_text(packet))
             return
         if decoded.get("portnum") not in (FLOODMESH_PORTNUM, str(FLOODMESH_PORTNUM)):
             self.foreign_packets += 1
@@ -188,6 +190,39 @@ class MeshtasticRadioLink:
             old, self._iface = self._iface, None
         _close_quietly(old)
         self.state = "down"
+
+
+def incoming_text(packet: dict[str, Any]) -> IncomingText:
+    """A text packet as ``meshtastic`` delivers it (``MessageToDict`` of the ``MeshPacket``: camelCase
+    keys, bytes as base64, false and zero fields left out) with the proof of its sender."""
+    decoded = packet.get("decoded") or {}
+    payload = decoded.get("payload")
+    text = decoded.get("text") or (bytes(payload).decode("utf-8", "replace") if payload else "")
+    return IncomingText(
+        from_node=int(packet.get("from", 0)),
+        text=str(text),
+        to_node=int(packet.get("to", BROADCAST_NODE)),
+        pki_encrypted=packet.get("pkiEncrypted") is True,
+        public_key=_key_bytes(packet.get("publicKey")),
+        channel=int(packet.get("channel", 0)),
+    )
+
+
+def _key_bytes(value: object) -> bytes | None:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value) or None
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True) or None
+    except (binascii.Error, ValueError):
+        return None  # a key we cannot read proves nothing; the text is then unauthenticated
+
+
+def _my_node_num(iface: Any) -> int | None:
+    my_info = getattr(iface, "myInfo", None)
+    num = getattr(my_info, "my_node_num", None)
+    return num if isinstance(num, int) and num else None
 
 
 def _close_quietly(iface: Any) -> None:

@@ -13,12 +13,11 @@ from collections import Counter
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.meshtastic_mqtt import MeshMqttError, ServiceEnvelopeIntake, TextMessage, build_envelope
-from gateway.radio.base import PacketHandler, RadioPacket, TextHandler
+from gateway.meshtastic_mqtt import MeshMqttError, ServiceEnvelopeIntake, build_envelope
+from gateway.radio.base import IncomingText, PacketHandler, RadioPacket, TextHandler
 from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
 
 log = logging.getLogger(__name__)
-
 
 
 class MeshtasticMqttLink:
@@ -37,6 +36,7 @@ class MeshtasticMqttLink:
         self._intake = ServiceEnvelopeIntake({channel: channel_key})
         self._region, self._channel, self._key = region, channel, channel_key
         self._gateway_node = gateway_node
+        self.node_num: int | None = gateway_node
         self._on_text = on_text
         self._on_packet: PacketHandler | None = None
         self._ids = itertools.count(random.getrandbits(31))  # packet ids must not repeat across restarts
@@ -74,8 +74,8 @@ class MeshtasticMqttLink:
             return
         if isinstance(heard, RadioPacket) and self._on_packet is not None:
             self._on_packet(heard)
-        elif isinstance(heard, TextMessage) and self._on_text is not None:
-            self._on_text(heard.from_node, heard.text)
+        elif isinstance(heard, IncomingText) and self._on_text is not None:
+            self._on_text(heard)
 
     def send(self, node_id: int, frame: bytes) -> None:
         """Publish a downlink as the gateway's radio would relay it."""

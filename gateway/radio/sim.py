@@ -1,17 +1,21 @@
 """A simulated radio channel for one ward: nodes and the gateway share an in-process ``Air``.
 
 It stands in for the LoRa mesh at the radio-hardware boundary, carrying the exact frame bytes the
-real radios would; loss can be injected to exercise retries.
+real radios would; loss can be injected to exercise retries. Text messages follow Meshtastic 2.5+:
+a direct message from a sender holding a Curve25519 private key arrives PKI-marked with the sender's
+public key, everything else (the channel, or a sender without a key) arrives channel-encrypted only.
 """
 
 import random
 import threading
 from collections.abc import Callable
 
-from gateway.radio.base import PacketHandler, RadioPacket
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from gateway.radio.base import BROADCAST_NODE, IncomingText, PacketHandler, RadioPacket, TextHandler
 
 Listener = Callable[[int, bytes], None]
-TextListener = Callable[[int, str], None]
+TextListener = TextHandler
 
 
 class Air:
@@ -42,13 +46,22 @@ class Air:
             self._listeners.pop(station_id, None)
             self._text_listeners.pop(station_id, None)
 
-    def transmit_text(self, from_id: int, text: str, to_id: int | None = None) -> None:
-        """A text message (Meshtastic TEXT_MESSAGE_APP) to one station or all."""
+    def transmit_text(
+        self, from_id: int, text: str, to_id: int | None = None, sender_key: X25519PrivateKey | None = None
+    ) -> None:
+        """A text message (Meshtastic TEXT_MESSAGE_APP) to one station or all.
+
+        A direct message (``to_id``) sent with the sender's private key is PKI-encrypted: the receiver
+        learns the matching public key. Whoever claims ``from_id`` without that key cannot produce it.
+        """
+        pki = to_id is not None and sender_key is not None
+        public_key = sender_key.public_key().public_bytes_raw() if pki and sender_key is not None else None
+        heard = IncomingText(from_id, text, BROADCAST_NODE if to_id is None else to_id, pki, public_key)
         with self._lock:
             targets = [fn for sid, fn in self._text_listeners.items()
                        if sid != from_id and (to_id is None or sid == to_id)]
         for listener in targets:
-            listener(from_id, text)
+            listener(heard)
 
     def transmit(self, from_id: int, frame: bytes, to_id: int | None = None) -> None:
         """Send ``frame`` from ``from_id`` to one station or (``to_id`` None) to all others."""
@@ -70,6 +83,7 @@ class SimRadioLink:
     def __init__(self, air: Air, station_id: int, rssi: int = -90, snr: float = 7.5) -> None:
         self.air = air
         self.station_id = station_id
+        self.node_num: int | None = station_id
         self.state = "up"
         self._rssi = rssi
         self._snr = snr

@@ -69,6 +69,25 @@ def test_bad_radio_id_names_the_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.unit
+def test_an_officer_radio_key_in_the_csv_seeds_the_pinned_key(tmp_path: Path) -> None:
+    key = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+    path = tmp_path / "a.csv"
+    path.write_text("ward_code,authority,duty_officer,phone,radio_node_id,escalation,radio_public_key\n"
+                    f"19774,UBND,Officer,+84,0d000001,Hue IOC,{key}\n"
+                    "19753,UBND,Officer,+84,,Hue IOC,\n", encoding="utf-8")
+    loaded = load_authorities(path)
+    assert (loaded["19774"].radio_public_key, loaded["19753"].radio_public_key) == (key, None)
+    path.write_text("ward_code,authority,duty_officer,phone,radio_node_id,escalation,radio_public_key\n"
+                    "19774,UBND,Officer,+84,0d000001,Hue IOC,AAAA\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"a\.csv:2: radio_public_key: public_key must be 32 bytes"):
+        load_authorities(path)
+    path.write_text("ward_code,authority,duty_officer,phone,radio_node_id,escalation,radio_public_key\n"
+                    f"19774,UBND,Officer,+84,,Hue IOC,{key}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="needs the radio_node_id"):
+        load_authorities(path)
+
+
+@pytest.mark.unit
 def test_parser_and_default_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     parser = argparse.ArgumentParser()
     wards_cli.add_parser(parser.add_subparsers(dest="command", required=True))

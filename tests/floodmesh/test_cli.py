@@ -28,6 +28,7 @@ def test_demo_runs_and_prints_a_json_summary_last(broker: str) -> None:
     assert summary["isolation"] == "restored"
     assert summary["ward_local_cases"] >= 1
     assert summary["officer_replies"] >= 1
+    assert summary["officer_commands"] >= 1  # sent as PKI direct messages from the enrolled radios
     assert summary["sos_cases"] == summary["sos_presses"]
     assert summary["rogue_transmissions"] >= 1
     assert summary["rejected"] == summary["rogue_transmissions"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from floodmesh.broker import RunningBroker
+from gateway.radio.base import IncomingText
 from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.integration
 WARD, GW = "19774", "gw-19774"
 BUTTON, KEY = 0x0B000001, b"b" * 16
 RADIO_NUM = 0x0F0000AA
+OFFICER = 0x0D000001
 
 
 def _sos(seq: int) -> bytes:
@@ -53,17 +55,22 @@ def test_frames_and_downlinks_cross_the_meshtastic_client(
     try:
         assert radio.connected.is_set()
         radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(1), rssi=-101, snr=4.5)
-        radio.inject(0x0B0000FF, TEXT_MESSAGE_PORTNUM, b"hello from a handheld")
+        radio.inject(0x0B0000FF, TEXT_MESSAGE_PORTNUM, b"42 DONE", to=0xFFFFFFFF)
         wait_until(lambda: len(central.snapshot()) == 1, what="the SOS on MQTT")
         up = Uplink.model_validate_json(central.snapshot()[0][1])
         assert (bytes.fromhex(up.frame), up.rssi, up.snr) == (_sos(1), -101, 4.5)
-        # A text from a radio that is not one of the ward's duty officers: refused, counted, not forwarded.
-        wait_until(lambda: gw.stats()["rejected_by_reason"] == {"not_official": 1}, what="the stranger's text refused")
+        # A command on the shared channel proves nothing about its sender: refused, counted, not forwarded.
+        wait_until(lambda: gw.stats()["rejected_by_reason"] == {"command_not_direct": 1},
+                   what="the channel command refused")
+        wait_until(lambda: len(radio.transmitted) == 1, what="the refusal sent back")
+        reply = radio.transmitted[0]
+        assert (reply.to, reply.decoded.portnum) == (0x0B0000FF, TEXT_MESSAGE_PORTNUM)
+        assert reply.decoded.payload.startswith(b"42 DONE refused: send it as a direct message")
 
         ack = frames.encode(frames.Frame(BUTTON, 5, 1, 0, frames.Ack(1, 1, 7, 1)), KEY)
         central.publish(topics.downlink(WARD, GW, BUTTON), Downlink(node_id=BUTTON, frame=ack.hex()).model_dump_json())
-        wait_until(lambda: len(radio.transmitted) == 1, what="the ACK handed to the radio")
-        sent = radio.transmitted[0]
+        wait_until(lambda: len(radio.transmitted) == 2, what="the ACK handed to the radio")
+        sent = radio.transmitted[1]
         assert (sent.to, sent.decoded.portnum, sent.decoded.payload) == (BUTTON, FLOODMESH_PORTNUM, ack)
     finally:
         gw.stop()
@@ -138,5 +145,30 @@ def test_packets_handed_over_right_after_the_handshake_are_not_lost(radio: Simul
     try:
         wait_until(lambda: len(got) == 5, what="the packets the radio held")
         assert got == [_sos(n) for n in range(5)]
+    finally:
+        link.close()
+
+
+def test_pki_proof_and_addressing_of_texts_come_through_the_meshtastic_client(
+    radio: SimulatedMeshtasticRadio,
+) -> None:
+    officer_key = bytes(range(1, 33))
+    heard: list[IncomingText] = []
+    link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
+    link.set_text_handler(heard.append)
+    link.start(lambda _p: None)
+    try:
+        assert link.node_num == RADIO_NUM  # from the radio's my_info in the handshake
+        radio.inject(OFFICER, TEXT_MESSAGE_PORTNUM, b"42 DONE", pki_public_key=officer_key)
+        radio.inject(OFFICER, TEXT_MESSAGE_PORTNUM, b"42 DONE", to=0xFFFFFFFF, channel=1)
+        radio.inject(OFFICER, TEXT_MESSAGE_PORTNUM, b"LIST")
+        wait_until(lambda: len(heard) == 3, what="three texts")
+        assert heard == [
+            IncomingText(OFFICER, "42 DONE", RADIO_NUM, pki_encrypted=True, public_key=officer_key, channel=0),
+            IncomingText(OFFICER, "42 DONE", 0xFFFFFFFF, pki_encrypted=False, public_key=None, channel=1),
+            IncomingText(OFFICER, "LIST", RADIO_NUM, pki_encrypted=False, public_key=None, channel=0),
+        ]
+        with pytest.raises(ValueError, match="direct messages"):
+            radio.inject(OFFICER, TEXT_MESSAGE_PORTNUM, b"42 DONE", to=0xFFFFFFFF, pki_public_key=officer_key)
     finally:
         link.close()

@@ -13,12 +13,11 @@ from gateway.meshtastic_mqtt import (
     DEFAULT_KEY,
     MeshMqttError,
     ServiceEnvelopeIntake,
-    TextMessage,
     build_envelope,
     expand_channel_key,
     parse_topic,
 )
-from gateway.radio.base import RadioPacket
+from gateway.radio.base import IncomingText, RadioPacket
 from gateway.radio.meshtastic_mqtt_link import MeshtasticMqttLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
@@ -55,7 +54,9 @@ def test_real_samples_decode_to_their_recorded_values(sample: dict[str, Any]) ->
     assert getattr(packet, "from") == sample["decoded"]["packet_header"]["from"]
     if sample["portnum"] == "TEXT_MESSAGE_APP":
         heard = intake.handle(_topic(sample), bytes.fromhex(sample["payload_hex"]))
-        assert heard == TextMessage(getattr(packet, "from"), sample["decoded"]["payload"]["text"])
+        # Channel-encrypted only (anyone with the channel key writes any sender): never PKI-authenticated.
+        assert heard == IncomingText(getattr(packet, "from"), sample["decoded"]["payload"]["text"], packet.to,
+                                     pki_encrypted=False, public_key=None)
 
 
 @pytest.mark.unit
@@ -114,15 +115,15 @@ def test_gateway_takes_frames_from_meshtastic_mqtt(tmp_path: Path, mosquitto: Ru
         topic = "msh/VN/2/e/LongFast/!0f0000bb"
         radio.publish(topic, build_envelope("LongFast", "!0f0000bb", KEY, BUTTON, 0xFFFFFFFF, 1,
                                             FLOODMESH_PORTNUM, sos))
-        radio.publish(topic, build_envelope("LongFast", "!0f0000bb", KEY, 0x0B0000FF, 0xFFFFFFFF, 2,
+        radio.publish(topic, build_envelope("LongFast", "!0f0000bb", KEY, 0x0B0000FF, 0x0F0000AA, 2,
                                             TEXT_MESSAGE_PORTNUM, b"42 ACK"))
         radio.publish(topic, build_envelope("LongFast", "!0f0000bb", expand_channel_key("Bw=="), BUTTON, 0xFFFFFFFF, 3,
                                             FLOODMESH_PORTNUM, sos))
         wait_until(lambda: len(central.snapshot()) == 1, what="the SOS at central")
         assert bytes.fromhex(Uplink.model_validate_json(central.snapshot()[0][1]).frame) == sos
-        # The text reached the ward's command handler, which refuses a radio that is not an officer's.
-        wait_until(lambda: gw.stats()["rejected_by_reason"] == {"wrong_channel_key": 1, "not_official": 1},
-                   what="wrong key and stranger counted")
+        # The text reached the ward's command handler: a direct message, but MQTT never carries PKI proof.
+        wait_until(lambda: gw.stats()["rejected_by_reason"] == {"wrong_channel_key": 1, "command_not_pki": 1},
+                   what="wrong key and unauthenticated command counted")
     finally:
         radio.close()
         gw.stop()

@@ -190,7 +190,7 @@ def test_flood_alerts_and_central_texts_reach_the_mesh(gateway: GatewayService, 
     officer, resident = 0x0D000001, 0x0D000002
     screens: dict[int, list[str]] = {officer: [], resident: []}
     for node in screens:
-        air.attach_text(node, lambda _f, text, node=node: screens[node].append(text))
+        air.attach_text(node, lambda heard, node=node: screens[node].append(heard.text))
     alert = {"kind": "level_raised", "level": "BD2", "text": "Kim Long: VUOT BD2 | 2.01m | +0.08m/h"}
     central.publish(topics.alerts(WARD), json.dumps(alert))
     wait_until(lambda: screens[resident] == [alert["text"]], what="the alert broadcast to every radio")

@@ -1,10 +1,12 @@
 """Autonomous ward mode: cut off from central, the gateway runs the ward's cases with its officials."""
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from edge_nodes.virtual import VirtualSosButton
 from floodmesh.broker import RunningBroker, free_port
@@ -21,19 +23,26 @@ pytestmark = pytest.mark.integration
 
 WARD, GW = "19774", "gw-19774"
 BUTTON, OFFICER, STRANGER, GATEWAY_RADIO = 0x0B000001, 0x0D000001, 0x0D0000FF, 0x0F000001
-DIRECTORY = WardDirectory(ward=WARD, authority="UBND Phường Kim Long",
-                          officers=[DutyOfficer(name="Trần Văn A", role="duty officer", radio_node_id=OFFICER)])
+OFFICER_KEY = X25519PrivateKey.generate()  # the officer's handheld's PKI keypair, enrolled at the IOC
+DIRECTORY = WardDirectory(ward=WARD, authority="UBND Phường Kim Long", officers=[DutyOfficer(
+    name="Trần Văn A", role="duty officer", radio_node_id=OFFICER,
+    public_key=base64.b64encode(OFFICER_KEY.public_key().public_bytes_raw()).decode())])
 
 
 class Handheld:
-    """An official's radio on the air: reads texts, sends texts."""
+    """A radio on the air: reads texts, sends them as PKI direct messages to the gateway (``say``)."""
 
-    def __init__(self, air: Air, node_id: int) -> None:
+    def __init__(self, air: Air, node_id: int, key: X25519PrivateKey | None = None) -> None:
         self.air, self.node_id, self.inbox = air, node_id, []  # type: ignore[var-annotated]
-        air.attach_text(node_id, lambda _f, text: self.inbox.append(text))
+        self.key = key or X25519PrivateKey.generate()
+        air.attach_text(node_id, lambda heard: self.inbox.append(heard.text))
 
     def say(self, text: str) -> None:
-        self.air.transmit_text(self.node_id, text, to_id=GATEWAY_RADIO)  # a direct message to the gateway
+        self.air.transmit_text(self.node_id, text, to_id=GATEWAY_RADIO, sender_key=self.key)
+
+    def forge(self, text: str, as_node: int, to_id: int | None = None, pki: bool = False) -> None:
+        """Claim another node's number: on the channel (``to_id`` None) or as a direct message."""
+        self.air.transmit_text(as_node, text, to_id=to_id, sender_key=self.key if pki else None)
 
 
 @pytest.fixture
@@ -62,7 +71,7 @@ def test_the_ward_answers_an_sos_and_its_officer_runs_the_case(
     cut_off: tuple[GatewayService, Air], registry: NodeRegistry
 ) -> None:
     gw, air = cut_off
-    officer, stranger = Handheld(air, OFFICER), Handheld(air, STRANGER)
+    officer, stranger = Handheld(air, OFFICER, OFFICER_KEY), Handheld(air, STRANGER)
     button = VirtualSosButton(registry.get(BUTTON), air)  # type: ignore[arg-type]
     button.press(1_700_000_000.0, kind=1, people=3, vulnerable=2)
 
@@ -72,7 +81,9 @@ def test_the_ward_answers_an_sos_and_its_officer_runs_the_case(
     assert officer.inbox[0].startswith("SOS L1: medical, 3 people (elderly), node 0b000001")
     assert stranger.inbox == []
 
-    stranger.say("L1 DONE")
+    stranger.say("L1 DONE")  # a PKI direct message, but from a radio nobody enrolled
+    wait_until(lambda: stranger.inbox[-1:] == ["L1 DONE refused: this radio is not enrolled; ask the IOC to enrol it"],
+               what="the stranger told why")
     officer.say("L1 ACK")
     wait_until(lambda: button.led == "acknowledged", what="the button to show the officer took it")
     wait_until(lambda: officer.inbox[-1:] == ["L1 acknowledged"], what="the officer's confirmation")
@@ -82,8 +93,8 @@ def test_the_ward_answers_an_sos_and_its_officer_runs_the_case(
     wait_until(lambda: officer.inbox[-1:] == [HELP_TEXT], what="help")
     officer.say("L1 ACK")
     wait_until(lambda: officer.inbox[-1:] == ["L1: case L1 is acknowledged"], what="a refusal to go backwards")
-    assert gw.stats()["rejected_by_reason"] == {"not_official": 1}
-    assert stranger.inbox == []
+    assert gw.stats()["rejected_by_reason"] == {"command_key_not_pinned": 1}
+    assert len(stranger.inbox) == 1
 
 
 def test_the_wards_history_reaches_central_when_the_backhaul_returns(
@@ -91,7 +102,7 @@ def test_the_wards_history_reaches_central_when_the_backhaul_returns(
 ) -> None:
     air = Air()
     gw = _cut_off_gateway(tmp_path, air, registry)
-    officer = Handheld(air, OFFICER)
+    officer = Handheld(air, OFFICER, OFFICER_KEY)
     button = VirtualSosButton(registry.get(BUTTON), air)  # type: ignore[arg-type]
     button.press(1_700_000_000.0, kind=2, people=5)
     wait_until(lambda: len(officer.inbox) == 1, what="the local case")
@@ -130,6 +141,56 @@ def test_the_directory_is_synced_from_central_and_cached(
         wait_until(cache.exists, what="the cached directory")
         assert json.loads(cache.read_text())["officers"][0]["radio_node_id"] == OFFICER
         assert gw.ward.directory.officer_nodes() == {OFFICER}
+        pinned = {OFFICER: OFFICER_KEY.public_key().public_bytes_raw()}
+        assert gw.ward.directory.pinned_keys() == pinned
     finally:
         gw.stop()
         central.close()
+    # Cut off and restarted, the gateway still knows whose key to trust.
+    again = GatewayService(settings, SimRadioLink(Air(), GATEWAY_RADIO), registry)
+    try:
+        assert again.ward.directory.pinned_keys() == pinned
+    finally:
+        again.stop()
+
+
+def _spoof_scene(gw: GatewayService, air: Air, registry: NodeRegistry) -> tuple[Handheld, Handheld, VirtualSosButton]:
+    officer, spoofer = Handheld(air, OFFICER, OFFICER_KEY), Handheld(air, STRANGER)
+    button = VirtualSosButton(registry.get(BUTTON), air)  # type: ignore[arg-type]
+    button.press(1_700_000_000.0, kind=1, people=2)
+    wait_until(lambda: len(officer.inbox) == 1, what="the local case on the officer's radio")
+    return officer, spoofer, button
+
+
+@pytest.mark.parametrize(("forgery", "reason", "reply"), [
+    (dict(to_id=None), "command_not_direct", "L1 DONE refused: send it as a direct message to the gateway"),
+    (dict(to_id=GATEWAY_RADIO), "command_not_pki", "L1 DONE refused: it was not PKI-encrypted"),
+    (dict(to_id=GATEWAY_RADIO, pki=True), "command_key_mismatch", "L1 DONE refused: this radio's key is not the"),
+])
+def test_a_forged_officer_command_is_refused_and_the_button_stays_unresolved(
+    cut_off: tuple[GatewayService, Air], registry: NodeRegistry, forgery: dict[str, object], reason: str, reply: str
+) -> None:
+    gw, air = cut_off
+    officer, spoofer, button = _spoof_scene(gw, air, registry)
+    spoofer.forge("L1 DONE", OFFICER, **forgery)  # type: ignore[arg-type]
+    # The refusal goes to the node the sender claimed: the real officer learns someone spoke as them.
+    wait_until(lambda: officer.inbox[-1:] != [] and officer.inbox[-1].startswith(reply), what="the refusal")
+    assert gw.stats()["rejected_by_reason"] == {reason: 1}
+    assert [c.state for c in gw.ward.book.open_cases()] == ["registered"]
+    assert button.led == "registered"
+    officer.say("L1 DONE")  # the real officer, from the enrolled radio
+    wait_until(lambda: button.led == "resolved", what="the button lit by the real officer")
+
+
+def test_list_and_help_answer_anyone_on_the_channel(
+    cut_off: tuple[GatewayService, Air], registry: NodeRegistry
+) -> None:
+    gw, air = cut_off
+    _officer, stranger, _button = _spoof_scene(gw, air, registry)
+    air.transmit_text(STRANGER, "LIST")  # on the channel, no PKI
+    wait_until(lambda: stranger.inbox[-1:] == ["L1 medical 2p registered"], what="the list for anyone")
+    air.transmit_text(STRANGER, "help")
+    wait_until(lambda: stranger.inbox[-1:] == [HELP_TEXT], what="help for anyone")
+    air.transmit_text(STRANGER, "anyone seen the ferry?")  # chatter on the channel: not answered, counted
+    wait_until(lambda: gw.stats()["rejected_by_reason"] == {"text_not_a_command": 1}, what="chatter counted")
+    assert stranger.inbox[-1:] == [HELP_TEXT]

@@ -5,16 +5,20 @@ virtual button, and an official's handheld on the simulated air. Only the backha
 proxy between the gateway and the broker.
 """
 
+import base64
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from central.core.config import DATA_DIR, CentralSettings
 from central.service import CentralService
+from central.store.users import add_user
 from edge_nodes.fleet import ButtonSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton
 from floodmesh.broker import RunningBroker
@@ -28,6 +32,7 @@ from tests.simulations.ioc_client import ioc_client
 pytestmark = pytest.mark.integration
 
 WARD, GW, GATEWAY_RADIO, OFFICER = "19774", "gw-19774", 0x0F000001, 0x0D000001
+OFFICER_KEY = X25519PrivateKey.generate()  # the officer's handheld's own PKI keypair
 
 
 @dataclass
@@ -41,7 +46,8 @@ class Ward:
     inbox: list[str]
 
     def officer_says(self, text: str) -> None:
-        self.air.transmit_text(OFFICER, text, to_id=GATEWAY_RADIO)
+        """A PKI direct message from the officer's handheld to the gateway's radio."""
+        self.air.transmit_text(OFFICER, text, to_id=GATEWAY_RADIO, sender_key=OFFICER_KEY)
 
 
 def _authorities_with_officer(tmp_path: Path) -> Path:
@@ -71,7 +77,7 @@ def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
     settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", backhaul.port, retry_s=5)
     gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO), registry)
     inbox: list[str] = []
-    air.attach_text(OFFICER, lambda _f, text: inbox.append(text))
+    air.attach_text(OFFICER, lambda heard: inbox.append(heard.text))
     gateway.start()
     api = ioc_client(central)
     yield Ward(air, registry, gateway, central, backhaul, api, inbox)
@@ -81,9 +87,24 @@ def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
     backhaul.close()
 
 
+def _enrol_officer_radio(ward: Ward) -> None:
+    """The IOC operator pins the officer's handheld (node id + PKI public key) through the API."""
+    assert ward.central.store is not None
+    token = add_user(ward.central.store, "ioc-operator", "operator", None, None, datetime.now(UTC))
+    officer = ward.api.get(f"/api/directory/{WARD}", headers={"Authorization": f"Bearer {token}"}).json()["officers"][0]
+    key = base64.b64encode(OFFICER_KEY.public_key().public_bytes_raw()).decode()
+    enrolled = ward.api.put(f"/api/wards/{WARD}/officers/{officer['name']}/radio",
+                            json={"radio_node_id": OFFICER, "public_key": key},
+                            headers={"Authorization": f"Bearer {token}"})
+    assert enrolled.status_code == 200, enrolled.text
+
+
 def test_an_isolated_ward_answers_and_the_ioc_merges_its_history(ward: Ward) -> None:
-    # Before the floods: the ward's directory comes from central and is cached at the gateway.
-    wait_until(lambda: ward.gateway.ward.directory.officer_nodes() == {OFFICER}, what="the directory synced")
+    # Before the floods: the IOC enrols the officer's radio; the ward's directory, with the pinned key,
+    # comes from central and is cached at the gateway.
+    _enrol_officer_radio(ward)
+    pinned = {OFFICER: OFFICER_KEY.public_key().public_bytes_raw()}
+    wait_until(lambda: ward.gateway.ward.directory.pinned_keys() == pinned, what="the pinned key synced")
 
     ward.backhaul.cut()
     wait_until(lambda: ward.gateway.stats()["connected"] is False, what="the gateway cut off")

@@ -34,8 +34,15 @@ def put_directory(ward: WardPath, body: WardDirectory, ctx: ContextDep, who: Pri
     require_writer(who, ward)
     if body.ward != ward:
         raise HTTPException(status_code=422, detail=f"body is for ward {body.ward!r}, not {ward!r}")
-    if ctx.store.directory(ward) is None:
+    stored = ctx.store.directory(ward)
+    if stored is None:
         raise HTTPException(status_code=404, detail=f"no ward {ward!r}")
+    if who.role != "operator" and not directory.pins(body) <= directory.pins(WardDirectory.model_validate_json(stored)):
+        # Pinning an officer's radio key lets that radio run the ward's cases: the IOC's act alone.
+        with ctx.store.transaction() as tx:
+            tx.count_rejection("radio_enrolment_forbidden")
+        raise HTTPException(status_code=403, detail="only an IOC operator may pin an officer's radio key: ask the IOC "
+                            f"(PUT /api/wards/{ward}/officers/<name>/radio), or leave public_key as it was")
     directory.put(ctx.store, body, ctx.clock())
     topic, payload = directory.message(body)
     ctx.publish([(topic, payload, True)])
