@@ -136,6 +136,7 @@ class StatsOut(BaseModel):
     rejected_by_reason: dict[str, int]
     flagged_by_reason: dict[str, int] = {}
     alerts: int = 0
+    telemetry_dropped_by_reason: dict[str, int] = {}
 
 
 class LevelBucketOut(BaseModel):
