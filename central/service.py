@@ -144,7 +144,7 @@ class CentralService:
         if self.ingest is not None:
             self.ingest.stop()
         if self.telemetry is not None:
-            self.telemetry.close()
+            self.telemetry.close(self.settings.telemetry_flush_s)
         if self.store is not None:
             self.store.close()
         self._server = self._thread = self.ingest = self.store = self.deadlines = None

@@ -47,6 +47,7 @@ class CentralSettings(ProcessSettings):
     influx_token_file: Path | None = None  # preferred over influx_token: keeps the secret out of env and argv
     # Points waiting for the time-series store; past this, points are dropped and counted (/api/stats).
     telemetry_queue_points: Annotated[int, Field(ge=1)] = 200_000
+    telemetry_flush_s: Annotated[float, Field(ge=0)] = 10.0  # at stop: how long queued points may take to go out
     deadlines_path: Path = DATA_DIR / "deadlines.json"
     deadline_check_s: float = 30.0  # how often open cases are checked against their deadlines
     trust_loopback: bool = True  # no-token calls from loopback read as an operator (dashboard, demo); see api/auth.py
