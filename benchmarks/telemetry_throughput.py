@@ -48,8 +48,8 @@ def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> float:
     central = _start_central(broker, workdir)
     air = Air()
     gw = GatewayService(
-        GatewaySettings(WARD, f"gw-{WARD}", workdir / "outbox.db", broker.host, broker.port), SimRadioLink(air, 1),
-        registry)
+        GatewaySettings(ward=WARD, gateway_id=f"gw-{WARD}", outbox_path=workdir / "outbox.db", broker_host=broker.host,
+                        broker_port=broker.port), SimRadioLink(air, 1), registry)
     gw.start()
     try:
         _wait(lambda: gw.stats()["connected"] is True, 30)

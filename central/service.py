@@ -18,11 +18,12 @@ from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor, utc_now
-from central.store.base import CentralStore
+from central.store.base import TELEMETRY_DROPPED_PREFIX, CentralStore
 from central.store.connect import open_store
 from central.store.influx import InfluxTelemetryStore
 from central.store.telemetry import TelemetryStore
 from central.store.telemetry_sqlite import SqliteTelemetryStore
+from central.store.telemetry_writer import TelemetryWriter
 from central.telemetry.stations import load_stations
 from protocol.envelopes import WardDirectory
 from protocol.registry import NodeRegistry
@@ -45,7 +46,7 @@ class CentralService:
         self.settings = settings
         self.store: CentralStore | None = None
         self.ingest: MqttIngest | None = None
-        self.telemetry: TelemetryStore | None = None
+        self.telemetry: TelemetryWriter | None = None
         self.boot_epoch: int | None = None
         self.deadlines: DeadlineWatch | None = None
         self._server: uvicorn.Server | None = None
@@ -62,7 +63,7 @@ class CentralService:
         locator = WardLocator.from_geojson(s.wards_path, authorities, s.ward_tolerance_m)
         directory.install(store, directory.seed(locator, authorities), utc_now())
         stations = load_stations(s.stations_path)
-        telemetry = self.telemetry = self._open_telemetry()
+        telemetry = self.telemetry = self._open_telemetry(store)
         processor = UplinkProcessor(
             registry, locator, stations, store,
             boot_epoch=self.boot_epoch, telemetry=telemetry,
@@ -83,11 +84,20 @@ class CentralService:
         self._serve(app, timeout_s)
         log.info("central up: boot epoch %d, %d nodes, API %s", self.boot_epoch, len(registry), self.api_url)
 
-    def _open_telemetry(self) -> TelemetryStore:
+    def _open_telemetry(self, store: CentralStore) -> TelemetryWriter:
+        # Behind its own writer thread: a slow or unreachable time-series server never holds an ACK back.
         s = self.settings
+        backend: TelemetryStore
         if s.telemetry_backend == "influx":
-            return InfluxTelemetryStore(s.influx_url, s.influx_bucket, s.influx_org, s.influx_token)
-        return SqliteTelemetryStore(s.telemetry_db_path or s.db_path)
+            backend = InfluxTelemetryStore(s.influx_url, s.influx_bucket, s.influx_org, s.influx_token_value())
+        else:
+            backend = SqliteTelemetryStore(s.telemetry_db_path or s.db_path)
+
+        def count_dropped(reason: str, n: int) -> None:
+            with store.transaction() as tx:
+                tx.bump(TELEMETRY_DROPPED_PREFIX + reason, n)
+
+        return TelemetryWriter(backend, s.telemetry_queue_points, on_dropped=count_dropped)
 
     def _load_registry(self) -> NodeRegistry:
         path = self.settings.registry_path
@@ -134,7 +144,7 @@ class CentralService:
         if self.ingest is not None:
             self.ingest.stop()
         if self.telemetry is not None:
-            self.telemetry.close()
+            self.telemetry.close(self.settings.telemetry_flush_s)
         if self.store is not None:
             self.store.close()
         self._server = self._thread = self.ingest = self.store = self.deadlines = None

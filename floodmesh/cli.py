@@ -5,15 +5,23 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from central.core.config import CentralSettings
 from floodmesh.broker import BrokerKind
-from gateway.service import GatewaySettings
+from floodmesh.settings_cli import add_settings_flags, overrides_from, refused
+from gateway.config import GatewaySettings
+from protocol.process_settings import SettingsError
 
 if TYPE_CHECKING:
     from gateway.radio.base import RadioLink
 
 _BROKERS: tuple[BrokerKind, ...] = ("mosquitto", "amqtt")
+# The flags these commands had before they were built from the settings models, kept as aliases.
+_CENTRAL_FLAGS = {"db_path": ["--db"], "registry_path": ["--registry"], "api_host": ["--host"],
+                  "api_port": ["--port"], "wards_path": ["--wards"], "authorities_path": ["--authorities"],
+                  "telemetry_backend": ["--telemetry"]}
+_GATEWAY_FLAGS = {"gateway_id": ["--gateway"], "outbox_path": ["--outbox"], "registry_path": ["--registry"]}
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -39,22 +47,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_central(args: argparse.Namespace) -> int:
-    from central.core.config import CentralSettings
     from central.service import run
 
-    host, port = args.broker
-    layer = {"wards_path": args.wards, "authorities_path": args.authorities}
-    run(CentralSettings(db_path=args.db, broker_host=host, broker_port=port, api_host=args.host,
-                        api_port=args.port, registry_path=args.registry, database_url=args.database_url,
-                        **{k: v for k, v in layer.items() if v is not None}))
+    try:
+        settings = CentralSettings.from_sources(_with_broker(args), args.config)
+    except SettingsError as exc:
+        return refused("central", exc)
+    run(settings)
     return 0
 
 
-def _radio_spec(spec: str) -> str:
-    kind, _, where = spec.partition(":")
-    if kind not in ("serial", "tcp") or not where:
-        raise argparse.ArgumentTypeError(f"radio must be serial:/dev/ttyUSB0 or tcp:HOST[:PORT], got {spec!r}")
-    return spec
+def _with_broker(args: argparse.Namespace) -> dict[str, Any]:
+    # --broker HOST:PORT stays as the short form of --broker-host and --broker-port.
+    overrides = overrides_from(args)
+    if args.broker is not None:
+        overrides["broker_host"], overrides["broker_port"] = args.broker
+    return overrides
 
 
 def _radio_link(spec: str) -> "RadioLink":
@@ -71,10 +79,13 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.service import run_gateway
     from protocol.registry import NodeRegistry
 
-    host, port = args.broker
-    settings = GatewaySettings(ward=args.ward, gateway_id=args.gateway, outbox_path=args.outbox,
-                               broker_host=host, broker_port=port)
-    run_gateway(settings, _radio_link(args.radio), NodeRegistry.load(args.registry))
+    try:
+        settings = GatewaySettings.from_sources(_with_broker(args), args.config)
+    except SettingsError as exc:
+        return refused("gateway", exc)
+    if settings.radio is None or settings.registry_path is None:  # from_sources refuses both; for the type checker
+        return refused("gateway", SettingsError("radio and registry_path are required"))
+    run_gateway(settings, _radio_link(settings.radio), NodeRegistry.load(settings.registry_path))
     return 0
 
 
@@ -97,23 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     central = sub.add_parser("central", help="run central: MQTT ingest, store, API, dashboard")
-    central.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), metavar="HOST:PORT")
-    central.add_argument("--db", type=Path, default=Path("central.db"), help="SQLite file (the default store)")
-    central.add_argument("--database-url", default=None, help="postgresql://... to keep cases in PostgreSQL")
-    central.add_argument("--registry", type=Path, required=True, help="node registry JSON")
-    central.add_argument("--host", default="127.0.0.1")
-    central.add_argument("--port", type=int, default=8080)
-    central.add_argument("--wards", type=Path, default=None, help="ward layer from `floodmesh wards import`")
-    central.add_argument("--authorities", type=Path, default=None, help="authorities CSV for that layer")
+    central.add_argument("--broker", type=_host_port, default=None, metavar="HOST:PORT",
+                         help="short for --broker-host and --broker-port")
+    add_settings_flags(central, CentralSettings, _CENTRAL_FLAGS)
     central.set_defaults(func=_cmd_central)
 
     gateway = sub.add_parser("gateway", help="run a ward gateway beside its radio")
-    gateway.add_argument("--ward", required=True)
-    gateway.add_argument("--gateway", required=True)
-    gateway.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), metavar="HOST:PORT")
-    gateway.add_argument("--radio", type=_radio_spec, required=True, help="serial:/dev/ttyUSB0 or tcp:HOST[:PORT]")
-    gateway.add_argument("--registry", type=Path, required=True)
-    gateway.add_argument("--outbox", type=Path, default=Path("outbox.db"), help="durable outbox (SQLite)")
+    gateway.add_argument("--broker", type=_host_port, default=None, metavar="HOST:PORT",
+                         help="short for --broker-host and --broker-port")
+    add_settings_flags(gateway, GatewaySettings, _GATEWAY_FLAGS)
     gateway.set_defaults(func=_cmd_gateway)
 
     from edge_nodes.commands import add_parser as add_nodes_parser

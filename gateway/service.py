@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ValidationError
 
+from gateway.config import GatewaySettings as GatewaySettings  # re-exported: its home until settings moved
 from gateway.directory import DirectoryCache
 from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox
 from gateway.publisher import UplinkPublisher
@@ -31,49 +31,9 @@ from gateway.ward_mode import WardMode
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame, FrameError
-from protocol.mqtt_endpoint import MqttEndpoint, endpoint_from
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GatewaySettings:
-    """Where a gateway sits and how it reaches central."""
-
-    ward: str
-    gateway_id: str
-    outbox_path: Path
-    broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
-    # Bounded in-flight window: paho loses QoS 1 messages past 65,535 in flight.
-    window: int = 8000
-    # Unacknowledged this long (central down, a broker that lost them) -> publish again.
-    retry_s: float = 20.0
-    # Past this many stored messages, telemetry is thinned (an SOS is never dropped).
-    outbox_capacity: int = 2_000_000
-    # Frames per MQTT message while draining a backlog (a lone frame is always sent on its own).
-    batch_max: int = 200
-    # An SOS central has not acknowledged in this long is handled by the ward itself.
-    autonomy_after_s: float = 30.0
-    # MQTT keepalive: a backhaul that blackholes without closing is noticed after ~1.5x this.
-    keepalive_s: int = 30
-    # MQTT identity and TLS (see protocol/mqtt_endpoint.py): this gateway's own broker account.
-    mqtt_username: str | None = None  # default: the gateway id
-    mqtt_password: str | None = None
-    mqtt_password_file: Path | None = None  # preferred over mqtt_password: keeps the secret out of env and argv
-    mqtt_ca_file: Path | None = None
-    mqtt_cert_file: Path | None = None
-    mqtt_key_file: Path | None = None
-    mqtt_insecure_plaintext: bool = False  # explicit opt-out of TLS; never the default
-    # A registry made by `floodmesh demo` (derived, throwaway keys) is refused unless this is set.
-    allow_demo_registry: bool = False
-
-    def mqtt_endpoint(self) -> MqttEndpoint:
-        """How this gateway reaches the broker."""
-        return endpoint_from(self.broker_host, self.broker_port, self.mqtt_username or self.gateway_id,
-                             self.mqtt_password, self.mqtt_password_file, self.mqtt_ca_file, self.mqtt_cert_file,
-                             self.mqtt_key_file, self.mqtt_insecure_plaintext)
 
 
 @dataclass(frozen=True)

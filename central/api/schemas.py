@@ -138,6 +138,7 @@ class StatsOut(BaseModel):
     alerts: int = 0
     api_refused: int = 0  # API requests refused since central started (no credentials, body too large, ...)
     api_refused_by_reason: dict[str, int] = {}
+    telemetry_dropped_by_reason: dict[str, int] = {}
 
 
 class LevelBucketOut(BaseModel):

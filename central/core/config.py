@@ -1,25 +1,37 @@
-"""Central's settings: where its files live and which broker and port it talks to."""
+"""Central's settings: where its files live and which broker and port it talks to.
 
-from dataclasses import dataclass
+One typed source (protocol/process_settings.py): flags > ``FLOODMESH_*`` environment > TOML file >
+defaults. ``CentralSettings(...)`` with keywords reads nothing else; ``CentralSettings.from_sources``
+is what ``floodmesh central`` uses.
+"""
+
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
-from protocol.mqtt_endpoint import MqttEndpoint, endpoint_from
+from pydantic import Field
+
+from protocol.mqtt_endpoint import EndpointError, MqttEndpoint, endpoint_from
+from protocol.process_settings import ProcessSettings, where_to_set
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 """The reference data shipped with the package (wards, authorities, stations)."""
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+ListenPort = Annotated[int, Field(ge=0, le=65535)]  # 0 = let the OS pick a free port
 
-@dataclass(frozen=True)
-class CentralSettings:
+
+class CentralSettings(ProcessSettings):
     """Everything central needs to start; defaults run it on one machine against the shipped data."""
 
-    db_path: Path  # the embedded SQLite store (and, by default, the SQLite telemetry store)
+    written_paths: ClassVar[frozenset[str]] = frozenset({"db_path", "telemetry_db_path"})
+    secret_fields: ClassVar[frozenset[str]] = frozenset({"mqtt_password", "influx_token"})
+
+    db_path: Path = Path("central.db")  # the embedded SQLite store (and, by default, the SQLite telemetry store)
     registry_path: Path
     broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
+    broker_port: Port = 1883
     api_host: str = "127.0.0.1"
-    api_port: int = 8080  # 0 = let the OS pick a free port (tests, demo)
+    api_port: ListenPort = 8080  # 0 = let the OS pick a free port (tests, demo)
     wards_path: Path = DATA_DIR / "hue_wards.geojson"
     authorities_path: Path = DATA_DIR / "authorities.csv"
     stations_path: Path = DATA_DIR / "stations.json"
@@ -31,13 +43,17 @@ class CentralSettings:
     influx_url: str = "http://127.0.0.1:8086"
     influx_bucket: str = "floodmesh"
     influx_org: str = "floodmesh"
-    influx_token: str = ""
+    influx_token: str = Field(default="", repr=False)
+    influx_token_file: Path | None = None  # preferred over influx_token: keeps the secret out of env and argv
+    # Points waiting for the time-series store; past this, points are dropped and counted (/api/stats).
+    telemetry_queue_points: Annotated[int, Field(ge=1)] = 200_000
+    telemetry_flush_s: Annotated[float, Field(ge=0)] = 10.0  # at stop: how long queued points may take to go out
     deadlines_path: Path = DATA_DIR / "deadlines.json"
     deadline_check_s: float = 30.0  # how often open cases are checked against their deadlines
     api_body_max_bytes: int = 64 * 1024  # larger request bodies are refused with 413 (api/body_limit.py)
     # MQTT identity and TLS (see protocol/mqtt_endpoint.py): central's own broker account.
     mqtt_username: str | None = "central"
-    mqtt_password: str | None = None
+    mqtt_password: str | None = Field(default=None, repr=False)
     mqtt_password_file: Path | None = None  # preferred over mqtt_password: keeps the secret out of env and argv
     mqtt_ca_file: Path | None = None
     mqtt_cert_file: Path | None = None
@@ -51,3 +67,29 @@ class CentralSettings:
         return endpoint_from(self.broker_host, self.broker_port, self.mqtt_username, self.mqtt_password,
                              self.mqtt_password_file, self.mqtt_ca_file, self.mqtt_cert_file, self.mqtt_key_file,
                              self.mqtt_insecure_plaintext)
+
+    def influx_token_value(self) -> str:
+        """The InfluxDB token: the first line of ``influx_token_file`` if given, else ``influx_token``."""
+        if self.influx_token_file is not None:
+            lines = self.influx_token_file.read_text(encoding="utf-8").splitlines()
+            return lines[0].strip() if lines else ""
+        return self.influx_token
+
+    def problems_at_start(self) -> list[str]:
+        """Missing files, the InfluxDB token the influx backend needs, an MQTT endpoint that cannot work."""
+        problems = super().problems_at_start()
+        if problems:
+            return problems  # a missing file would make the checks below repeat it
+        if self.telemetry_backend == "influx":
+            try:
+                if not self.influx_token_value():
+                    problems.append("telemetry_backend=influx needs a token: put it in a file and give "
+                                    f"{where_to_set('influx_token_file')}, or set FLOODMESH_INFLUX_TOKEN")
+            except OSError as exc:
+                problems.append(f"influx_token_file: cannot read {self.influx_token_file} ({exc}): fix its "
+                                "permissions or path")
+        try:
+            self.mqtt_endpoint()
+        except EndpointError as exc:
+            problems.append(f"MQTT: {exc} ({where_to_set('mqtt_ca_file')}; or mqtt_insecure_plaintext)")
+        return problems

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 QC_COUNTER_PREFIX = "qc:"
 """Counters named ``qc:<reason>`` count readings flagged (not refused) for that reason."""
+TELEMETRY_DROPPED_PREFIX = "telemetry_dropped:"
+"""Counters named ``telemetry_dropped:<reason>`` count points the time-series store never received."""
 
 
 class Cursor(Protocol):

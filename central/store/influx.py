@@ -7,12 +7,10 @@ sensor's timestamp so a replay overwrites. Designed for dashboard queries::
         level_m=2.345,distance_mm=5655i,battery_pct=90i,qc_flag=1i,alert_rank=2i 1700035200
 
 Tags are what dashboards group and filter by (station, river, ward, node); everything measured is a
-field. A failed write is kept (bounded) and retried with the next batch, so a short outage of the
-time-series server loses nothing; central's own read model is unaffected either way.
+field. A failed write raises: central wraps this store in a TelemetryWriter (telemetry_writer.py),
+which retries with backoff off the ingest thread and counts what it cannot keep.
 """
 
-import logging
-from collections import deque
 from collections.abc import Sequence
 from typing import cast
 
@@ -21,8 +19,6 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 
 from central.store.telemetry import LevelPoint
-
-log = logging.getLogger(__name__)
 
 MEASUREMENT = "river_gauge"
 _SECONDS = cast(WritePrecision, WritePrecision.S)  # the class holds plain str constants
@@ -48,37 +44,23 @@ class InfluxTelemetryStore:
 
     def __init__(
         self, url: str, bucket: str, org: str = "floodmesh", token: str = "", batch_size: int = 5000,
-        timeout_ms: int = 5000, max_pending: int = 200_000,
+        timeout_ms: int = 5000,
     ) -> None:
         self._client = InfluxDBClient(url=url, token=token, org=org, timeout=timeout_ms)
         self._api = self._client.write_api(write_options=SYNCHRONOUS)
         self._bucket, self._org, self._batch = bucket, org, batch_size
-        self._pending: deque[str] = deque(maxlen=max_pending)
-        self.failures = 0
 
     def write(self, points: Sequence[LevelPoint]) -> None:
-        """Send the batch (after anything left over from a failed write)."""
-        self._pending.extend(line(p) for p in points)
-        while self._pending:
-            chunk = [self._pending[i] for i in range(min(self._batch, len(self._pending)))]
-            try:
-                self._api.write(self._bucket, self._org, chunk, write_precision=_SECONDS)
-            except Exception as exc:  # the server's outage must not stop the ingest
-                self.failures += 1
-                log.warning("influx write of %d points failed (%s); %d kept for retry", len(chunk), exc,
-                            len(self._pending))
-                return
-            for _ in chunk:
-                self._pending.popleft()
+        """Send the points in requests of ``batch_size``; raises if the server does not take one.
 
-    @property
-    def pending(self) -> int:
-        """Points waiting for the server."""
-        return len(self._pending)
+        Writing the same points again is harmless (a point with the same series and time replaces
+        the old one), so a caller may retry the whole batch.
+        """
+        lines = [line(p) for p in points]
+        for i in range(0, len(lines), self._batch):
+            self._api.write(self._bucket, self._org, lines[i : i + self._batch], write_precision=_SECONDS)
 
     def close(self) -> None:
-        """Flush what can be flushed and close the client."""
-        if self._pending:
-            self.write([])
+        """Close the client."""
         self._api.close()  # type: ignore[no-untyped-call]
         self._client.close()  # type: ignore[no-untyped-call]

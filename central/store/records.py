@@ -143,6 +143,7 @@ class Stats:
     rejected_by_reason: dict[str, int]
     flagged_by_reason: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    telemetry_dropped_by_reason: dict[str, int] = field(default_factory=dict)  # points the time-series store lost
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,7 @@ def test_stats_counts(client: TestClient) -> None:
         "alerts": 0,
         "api_refused": 0,
         "api_refused_by_reason": {},
+        "telemetry_dropped_by_reason": {},
     }
 
 

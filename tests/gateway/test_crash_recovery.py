@@ -110,7 +110,8 @@ def test_kill_9_at_random_moments_loses_nothing_handed_over(
     outbox = tmp_path / "outbox.db"
     cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GW,
            "--broker", f"{mosquitto.host}:{mosquitto.port}", "--radio", f"tcp:{radio.host}:{radio.port}",
-           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(outbox)]
+           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(outbox),
+           "--mqtt-insecure-plaintext"]  # the test broker has no TLS listener
     handed_over: set[EventId] = set()
     log = (tmp_path / "gateway.log").open("ab")
     try:

@@ -82,7 +82,8 @@ def test_floodmesh_gateway_runs_as_a_process_on_a_tcp_radio(
     NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]).save(tmp_path / "nodes.json")
     cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GW,
            "--broker", f"{mosquitto.host}:{mosquitto.port}", "--radio", f"tcp:{radio.host}:{radio.port}",
-           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(tmp_path / "outbox.db")]
+           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(tmp_path / "outbox.db"),
+           "--mqtt-insecure-plaintext"]  # the test broker has no TLS listener
     log = (tmp_path / "gateway.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
