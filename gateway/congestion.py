@@ -8,8 +8,9 @@ like TCP:
 - the telemetry window starts small and doubles per window acknowledged (slow start), then grows by
   one ``increase`` per window acknowledged (additive increase);
 - it halves (multiplicative decrease, never below ``floor``) when central is slow: a message waited
-  past its retry deadline, or was acknowledged only after ``slow_after_s``; at most once per round
-  trip, since everything sent before a decrease was sent under the old window;
+  past its retry deadline, or was acknowledged only after ``slow_after_s``; once per round trip,
+  since what was sent before a decrease was sent under the old window (a resend that expires again
+  halves it again, so a silent central brings it down to the floor);
 - only the messages that waited past their deadline are resent, and each one's next deadline doubles
   (capped at ``retry_max_s``), so a central that is merely slow sees a few repeats, not a storm;
 - emergencies (an SOS, a cancel, case history) never wait for the window: they are tracked and
@@ -30,6 +31,7 @@ class _InFlight(Generic[T]):
     item: T
     emergency: bool
     first_sent: float
+    last_sent: float
     deadline: float
     attempts: int = 1
 
@@ -80,7 +82,7 @@ class CongestionControl(Generic[T]):
         old = self._inflight.get(msg_id)
         if old is not None and not old.emergency:
             self._telemetry_in_flight -= 1
-        self._inflight[msg_id] = _InFlight(item, emergency, now, now + self._retry_s)
+        self._inflight[msg_id] = _InFlight(item, emergency, now, now, now + self._retry_s)
         if not emergency:
             self._telemetry_in_flight += 1
 
@@ -94,7 +96,8 @@ class CongestionControl(Generic[T]):
             if entry is None or entry.emergency:
                 continue
             self._telemetry_in_flight -= 1
-            acked += 1
+            # What was sent before the last decrease tells of the congestion already answered.
+            acked += entry.first_sent >= self._last_decrease
             # Karn: only a message sent once says how long central takes.
             if entry.attempts == 1 and now - entry.first_sent > self._slow_after_s:
                 slow_since = entry.first_sent if slow_since is None else max(slow_since, entry.first_sent)
@@ -110,9 +113,10 @@ class CongestionControl(Generic[T]):
         if not expired:
             return []
         expired.sort(key=lambda pair: (not pair[1].emergency, pair[0]))
-        newest_sent = max(e.first_sent for _id, e in expired)
-        self._decrease(newest_sent, now)
+        # A resend that expires again is congestion anew (TCP halves again on a backed-off timeout).
+        self._decrease(max(e.last_sent for _id, e in expired), now)
         for _id, entry in expired:
+            entry.last_sent = now
             backoff = self._retry_s if entry.emergency else min(self._retry_s * 2**entry.attempts, self._retry_max_s)
             entry.attempts += 1
             entry.deadline = now + backoff
