@@ -24,6 +24,7 @@ from gateway.directory import DirectoryCache
 from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox
 from gateway.publisher import UplinkPublisher
 from gateway.radio.base import IncomingText, RadioLink, RadioPacket
+from gateway.radio.transmit_queue import TransmitQueue
 from gateway.replay_guard import ReplayGuard
 from gateway.verifier import FrameVerifier
 from gateway.ward_cases import WardCaseBook
@@ -62,6 +63,7 @@ class GatewayService:
     def __init__(self, settings: GatewaySettings, radio: RadioLink, registry: NodeRegistry) -> None:
         self.settings = settings
         self._radio = radio
+        self._tx = TransmitQueue(radio, name=f"radio-tx-{settings.gateway_id}")  # the worker never waits on the radio
         self._verifier = FrameVerifier(registry)
         self._events: queue.Queue[_Event] = queue.Queue()
         self._stop = threading.Event()
@@ -77,7 +79,7 @@ class GatewayService:
         self._publisher = UplinkPublisher(self._client, self._outbox, s.ward, s.gateway_id, s.window, s.batch_max,
                                           s.retry_s)
         directory = DirectoryCache(s.outbox_path.with_name(s.outbox_path.stem + "-directory.json"), s.ward)
-        self.ward = WardMode(radio, registry, WardCaseBook(self._outbox, s.gateway_id, s.ward), directory,
+        self.ward = WardMode(self._tx, registry, WardCaseBook(self._outbox, s.gateway_id, s.ward), directory,
                              s.autonomy_after_s)
         self.ward.restore(self._outbox.pending(PRIORITY_EMERGENCY, 0, 1_000_000))
 
@@ -108,7 +110,7 @@ class GatewayService:
 
     def stop(self) -> None:
         """Stop radio, MQTT and worker; the outbox keeps whatever is unacknowledged."""
-        self._radio.close()
+        self._tx.close()  # the writer, then the radio itself
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -122,7 +124,10 @@ class GatewayService:
         return {
             **self.counts,
             **self.ward.counts,
+            **self._tx.counts(),
             "published": self._publisher.published,
+            "window": self._publisher.window,
+            "resent": self._publisher.congestion.resent,
             "connected": self._connected,
             "radio": self._radio.state,
             "outbox_pending": self._outbox.count(),
@@ -170,8 +175,9 @@ class GatewayService:
             now = time.monotonic()
             if now - last_retry_check >= 1.0:
                 last_retry_check = now
-                if self._publisher.expire(now):
-                    log.info("gateway %s: unacknowledged messages, publishing again", self.settings.gateway_id)
+                if self._publisher.expire():
+                    log.info("gateway %s: central slow to acknowledge: resending what expired, window %d",
+                             self.settings.gateway_id, self._publisher.window)
             self.ward.tick(self._connected)
             if self._connected:
                 self._publisher.pump()
@@ -307,24 +313,10 @@ class GatewayService:
         self.ward.learn_downlink(down.node_id, frame)
 
     def _transmit(self, node_id: int, frame: bytes) -> None:
-        try:
-            self._radio.send(node_id, frame)
-        except ConnectionError as exc:
-            # The button retries its SOS until answered, and a retry heard here gets the last downlink
-            # again (see _duplicate): a downlink lost to a radio outage is repaired then, not queued.
-            self.counts["downlinks_failed"] += 1
-            log.warning("gateway %s: downlink to %08x lost: %s", self.settings.gateway_id, node_id, exc)
-            return
-        self.counts["downlinks"] += 1
+        self._tx.send(node_id, frame)  # counted by the queue: downlinks, downlinks_failed
 
     def _send_text(self, node_id: int | None, text: str) -> None:
-        try:
-            self._radio.send_text(node_id, text)
-        except ConnectionError as exc:
-            self.counts["texts_failed"] += 1
-            log.warning("gateway %s: text lost: %s", self.settings.gateway_id, exc)
-            return
-        self.counts["texts_relayed"] += 1
+        self._tx.send_text(node_id, text)  # counted by the queue: texts_relayed, texts_failed
 
     def _link_changed(self, connected: bool) -> None:
         was_connected, self._connected = self._connected, connected
