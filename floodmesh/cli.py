@@ -41,12 +41,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_central(args: argparse.Namespace) -> int:
     from central.core.config import CentralSettings
     from central.service import run
+    from protocol.registry import RegistryError
 
     host, port = args.broker
     layer = {"wards_path": args.wards, "authorities_path": args.authorities}
-    run(CentralSettings(db_path=args.db, broker_host=host, broker_port=port, api_host=args.host,
-                        api_port=args.port, registry_path=args.registry, database_url=args.database_url,
-                        **{k: v for k, v in layer.items() if v is not None}))
+    try:
+        run(CentralSettings(db_path=args.db, broker_host=host, broker_port=port, api_host=args.host,
+                            api_port=args.port, registry_path=args.registry, database_url=args.database_url,
+                            **{k: v for k, v in layer.items() if v is not None}))
+    except RegistryError as exc:  # a demo registry, one others can read, or a malformed one
+        print(f"floodmesh central: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -68,13 +73,19 @@ def _radio_link(spec: str) -> "RadioLink":
 
 
 def _cmd_gateway(args: argparse.Namespace) -> int:
+    from gateway.node_keys import load_ward_registry
     from gateway.service import run_gateway
-    from protocol.registry import NodeRegistry
+    from protocol.registry import RegistryError
 
     host, port = args.broker
     settings = GatewaySettings(ward=args.ward, gateway_id=args.gateway, outbox_path=args.outbox,
                                broker_host=host, broker_port=port)
-    run_gateway(settings, _radio_link(args.radio), NodeRegistry.load(args.registry))
+    try:
+        registry = load_ward_registry(args.registry, settings.ward, settings.allow_demo_registry)
+    except RegistryError as exc:
+        print(f"floodmesh gateway: {exc}", file=sys.stderr)
+        return 2
+    run_gateway(settings, _radio_link(args.radio), registry)
     return 0
 
 
