@@ -89,7 +89,7 @@ def run(n: int | None = None) -> dict[str, object]:
     broker = start_broker(workdir / "broker", prefer="mosquitto")
     try:
         sites = [StationSite("kim_long", WARD, 16.41667, 107.5667)]
-        registry = build_fleet(sites, [], sensors_per_station=SENSORS, demo_secret=b"bench")
+        registry = build_fleet(sites, [], sensors_per_station=SENSORS)  # real keys: the CLI refuses demo ones
         registry.save(workdir / "nodes.json")
         sample = Uplink(msg_id=1, gateway=GATEWAY, ward=WARD, received_at=datetime.now(UTC), rssi=-97, snr=6.5,
                         frame=frames.encode(frames.Frame(1, 1, 1, 1, frames.WaterLevel(1, 1)), b"k" * 16).hex())

@@ -43,7 +43,7 @@ def _readings(registry: NodeRegistry, n: int) -> list[tuple[int, bytes]]:
 
 def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> float:
     sites = [StationSite("kim_long", WARD, 16.41667, 107.5667)]
-    registry = build_fleet(sites, [], sensors_per_station=SENSORS, demo_secret=b"bench")
+    registry = build_fleet(sites, [], sensors_per_station=SENSORS)  # real keys: the CLI refuses demo ones
     registry.save(workdir / "nodes.json")
     central = _start_central(broker, workdir)
     air = Air()

@@ -26,7 +26,7 @@ from central.store.telemetry_sqlite import SqliteTelemetryStore
 from central.store.telemetry_writer import TelemetryWriter
 from central.telemetry.stations import load_stations
 from protocol.envelopes import WardDirectory
-from protocol.registry import NodeRegistry
+from protocol.registry import NodeRegistry, require_real_keys
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,9 @@ class CentralService:
     def start(self, timeout_s: float = 10.0) -> None:
         """Open the store (new boot epoch), load reference data, start the ingest and the API."""
         s = self.settings
+        registry = self._load_registry()  # first: a refused registry must not take a boot epoch
         store = self.store = open_store(s.db_path, s.database_url)
         self.boot_epoch = store.next_boot_epoch()
-        registry = self._load_registry()
         authorities = load_authorities(s.authorities_path)
         locator = WardLocator.from_geojson(s.wards_path, authorities, s.ward_tolerance_m)
         directory.install(store, directory.seed(locator, authorities), utc_now())
@@ -105,7 +105,9 @@ class CentralService:
             # Central can still show wards and stations; every uplink will be refused as unknown_node.
             log.warning("node registry %s not found; starting with no nodes", path)
             return NodeRegistry()
-        return NodeRegistry.load(path)
+        registry = NodeRegistry.load(path)  # RegistryError if malformed or readable by other users
+        require_real_keys(registry, path, self.settings.allow_demo_registry)
+        return registry
 
     def _serve(self, app: Any, timeout_s: float) -> None:
         s = self.settings

@@ -18,7 +18,10 @@ def new_key() -> bytes:
 
 
 def derive_demo_key(secret: bytes, node_id: int) -> bytes:
-    """A reproducible key for demos and tests only: anyone with ``secret`` can forge frames."""
+    """A reproducible key for demos and tests only: anyone with ``secret`` can forge frames.
+
+    Registries built from such keys are marked ``demo`` and refused outside the demo.
+    """
     return hashlib.sha256(secret + node_id.to_bytes(4, "big")).digest()[:KEY_LEN]
 
 
@@ -49,13 +52,14 @@ def build_fleet(
 ) -> NodeRegistry:
     """A registry of water-level sensors at ``stations`` and SOS buttons at ``buttons``.
 
-    With ``demo_secret`` keys are derived (reproducible); without, they are random.
+    With ``demo_secret`` keys are derived (reproducible) and the registry is marked ``demo`` (refused
+    by central and gateways outside the demo); without, keys are random.
     """
 
     def key_for(node_id: int) -> bytes:
         return derive_demo_key(demo_secret, node_id) if demo_secret is not None else new_key()
 
-    registry = NodeRegistry()
+    registry = NodeRegistry(demo=demo_secret is not None)
     n = 0
     for site in stations:
         for _ in range(sensors_per_station):

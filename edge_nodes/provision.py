@@ -7,17 +7,24 @@
 
 A re-provisioned node may get a new key: ``queue.bin`` (frames tagged with the old key) is removed;
 ``boot_epoch`` is kept, so (node id, boot epoch, seq) never repeats across provisionings.
+
+The config.json holds the node's key: on the host it is staged in a fresh private directory
+(``staged_config``, mode 0700, a random name no other user can predict or pre-create) and removed
+with it afterwards, whatever happened.
 """
 
 import json
+import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_nodes.registry_io import FleetNode
 from protocol.frames import MAX_BATCH
+from protocol.secret_file import write_private
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL_ON_DEVICE = ("__init__.py", "frames.py", "hmac_sha256.py", "mesh.py")
@@ -119,8 +126,8 @@ def execute(p: ProvisionPlan, runner: Runner = _subprocess_runner) -> int:
     watchdog resets it in the middle of the copy.
     """
     staged = Path(p.files[-1][0])
-    staged.write_text(json.dumps(p.config))
     try:
+        write_private(staged, json.dumps(p.config))
         for cmd in p.commands:
             rc = runner(cmd)
             if rc != 0:
@@ -130,6 +137,11 @@ def execute(p: ProvisionPlan, runner: Runner = _subprocess_runner) -> int:
         staged.unlink(missing_ok=True)  # the key does not stay on the laptop's disk
 
 
-def staging_path(node_id: int) -> Path:
-    """A host path to stage one node's config.json."""
-    return Path(tempfile.gettempdir()) / f"floodmesh-{node_id:08x}-config.json"
+@contextmanager
+def staged_config(node_id: int) -> Iterator[Path]:
+    """Where to stage one node's config.json: inside a new 0700 directory, removed on leaving."""
+    directory = Path(tempfile.mkdtemp(prefix=f"floodmesh-{node_id:08x}-"))
+    try:
+        yield directory / "config.json"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)  # the key does not stay on the laptop's disk

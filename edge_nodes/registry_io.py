@@ -3,6 +3,8 @@
 A row/feature is a node: id, kind, ward, location, station, datum, key. ``datum_m`` (the height of
 the sensor's zero above the station datum) is carried here because ``protocol.registry.NodeRecord``
 has no field for it yet. GeoJSON is for maps and is shared widely: keys are left out unless asked for.
+A file with keys (CSV, a registry ``.json``, GeoJSON with keys) is written 0600 and atomically
+(protocol/secret_file.py).
 """
 
 import csv
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from edge_nodes.fleet import new_key
 from protocol.registry import NodeRecord, NodeRegistry, RegistryError
+from protocol.secret_file import write_private
 
 CSV_COLUMNS = ("node_id", "kind", "ward", "lat", "lon", "station_id", "datum_m", "key")
 
@@ -136,15 +139,26 @@ def load(path: Path, make_keys: bool = False) -> list[FleetNode]:
     return [FleetNode(r) for r in NodeRegistry.load(path)]
 
 
-def save(nodes: list[FleetNode], path: Path, include_keys: bool = False) -> None:
-    """Write nodes by the file's suffix: ``.csv``, ``.geojson`` or a registry ``.json`` for gateways/central."""
-    if path.suffix == ".csv":
-        text = to_csv(nodes)
-    elif path.suffix == ".geojson":
-        text = to_geojson(nodes, include_keys)
+def is_demo(path: Path) -> bool:
+    """Whether ``path`` is a registry ``.json`` marked demo (CSV and GeoJSON carry no marker)."""
+    return path.suffix not in (".csv", ".geojson") and NodeRegistry.load(path).demo
+
+
+def save(nodes: list[FleetNode], path: Path, include_keys: bool = False, *, demo: bool = False) -> None:
+    """Write nodes by the file's suffix: ``.csv``, ``.geojson`` or a registry ``.json`` for gateways/central.
+
+    ``demo``: the keys are throwaway; only a registry ``.json`` can say so, so a demo's keys are refused
+    in a CSV or a GeoJSON with keys (they would pass for real ones there).
+    """
+    keys_out = path.suffix == ".csv" or (path.suffix == ".geojson" and include_keys)
+    if demo and keys_out:
+        raise RegistryError(f"{path}: demo keys are kept in a registry .json only (write the GeoJSON without "
+                            "keys, then convert it with --new-keys to provision real ones)")
+    if path.suffix not in (".csv", ".geojson"):
+        NodeRegistry((n.record for n in nodes), demo=demo).save(path)
+    elif keys_out:
+        write_private(path, to_csv(nodes) if path.suffix == ".csv" else to_geojson(nodes, include_keys=True))
     else:
-        NodeRegistry(n.record for n in nodes).save(path)
-        return
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(to_geojson(nodes))
+        tmp.replace(path)

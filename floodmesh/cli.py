@@ -48,12 +48,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_central(args: argparse.Namespace) -> int:
     from central.service import run
+    from protocol.registry import RegistryError
 
     try:
         settings = CentralSettings.from_sources(_with_broker(args), args.config)
     except SettingsError as exc:
         return refused("central", exc)
-    run(settings)
+    try:
+        run(settings)
+    except RegistryError as exc:  # a demo registry, one others can read, or a malformed one
+        print(f"floodmesh central: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -76,8 +81,9 @@ def _radio_link(spec: str) -> "RadioLink":
 
 
 def _cmd_gateway(args: argparse.Namespace) -> int:
+    from gateway.node_keys import load_ward_registry
     from gateway.service import run_gateway
-    from protocol.registry import NodeRegistry
+    from protocol.registry import RegistryError
 
     try:
         settings = GatewaySettings.from_sources(_with_broker(args), args.config)
@@ -85,7 +91,12 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
         return refused("gateway", exc)
     if settings.radio is None or settings.registry_path is None:  # from_sources refuses both; for the type checker
         return refused("gateway", SettingsError("radio and registry_path are required"))
-    run_gateway(settings, _radio_link(settings.radio), NodeRegistry.load(settings.registry_path))
+    try:
+        registry = load_ward_registry(settings.registry_path, settings.ward, settings.allow_demo_registry)
+    except RegistryError as exc:  # another ward's keys, a demo registry, one others can read
+        print(f"floodmesh gateway: {exc}", file=sys.stderr)
+        return 2
+    run_gateway(settings, _radio_link(settings.radio), registry)
     return 0
 
 

@@ -3,8 +3,13 @@
 ``edge_nodes`` writes it when nodes are provisioned; gateways read it to verify frames and central
 reads it to verify, locate and interpret them. It is JSON, one object per node::
 
-    {"nodes": [{"node_id": "0a000001", "kind": "water_level", "key": "<32 hex>", "ward": "19774",
+    {"demo": false,
+     "nodes": [{"node_id": "0a000001", "kind": "water_level", "key": "<32 hex>", "ward": "19774",
                 "lat": 16.4166, "lon": 107.5667, "station_id": "kim_long"}]}
+
+``demo`` marks a registry of throwaway keys (``floodmesh demo``, tests): central and gateways refuse it
+unless told they run inside the demo (``require_real_keys``). The file holds keys: it is written 0600
+and atomically, and refused when other users can read it (protocol/secret_file.py).
 """
 
 import json
@@ -12,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from protocol.secret_file import ExposedSecretFile, require_private, write_private
 
 NodeKind = Literal["water_level", "sos_button", "official_radio"]
 _KINDS = ("water_level", "sos_button", "official_radio")
@@ -73,9 +80,10 @@ class NodeRecord:
 
 
 class NodeRegistry:
-    """Nodes by id; lookups are dict-fast because every frame does one."""
+    """Nodes by id; lookups are dict-fast because every frame does one. ``demo``: throwaway keys."""
 
-    def __init__(self, records: Iterable[NodeRecord] = ()) -> None:
+    def __init__(self, records: Iterable[NodeRecord] = (), *, demo: bool = False) -> None:
+        self.demo = demo
         self._by_id: dict[int, NodeRecord] = {}
         for rec in records:
             self.add(rec)
@@ -98,18 +106,42 @@ class NodeRegistry:
         """Nodes registered in one ward."""
         return [r for r in self._by_id.values() if r.ward == ward]
 
+    def only_ward(self, ward: str) -> "NodeRegistry":
+        """A registry of this ward's nodes alone (what its gateway holds), demo marker kept."""
+        return NodeRegistry(self.in_ward(ward), demo=self.demo)
+
+    def wards(self) -> set[str]:
+        """Every ward with a node in this registry."""
+        return {r.ward for r in self._by_id.values()}
+
     def save(self, path: Path) -> None:
-        """Write the registry atomically (a half-written key file would lock nodes out)."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps({"nodes": [r.to_json() for r in self]}, indent=1))
-        tmp.replace(path)
+        """Write the registry atomically, mode 0600 and fsynced (a half-written key file would lock nodes out)."""
+        doc = {"demo": self.demo, "nodes": [r.to_json() for r in self]}
+        write_private(path, json.dumps(doc, indent=1))
 
     @classmethod
     def load(cls, path: Path) -> "NodeRegistry":
-        """Read a registry file; raises RegistryError if it is malformed."""
+        """Read a registry file; raises RegistryError if it is malformed or other users can read it."""
         try:
+            require_private(path)
             doc = json.loads(path.read_text())
             raw_nodes = doc["nodes"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            demo = doc.get("demo", False)
+        except ExposedSecretFile as exc:
+            raise RegistryError(str(exc)) from exc
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RegistryError(f"cannot read node registry {path}: {exc}") from exc
-        return cls(NodeRecord.from_json(raw) for raw in raw_nodes)
+        if not isinstance(demo, bool) or not isinstance(raw_nodes, list):
+            raise RegistryError(f"cannot read node registry {path}: 'demo' must be true/false, 'nodes' a list")
+        return cls((NodeRecord.from_json(raw) for raw in raw_nodes), demo=demo)
+
+
+def require_real_keys(registry: NodeRegistry, source: object, allow_demo: bool) -> None:
+    """Refuse a demo registry (keys anyone can forge frames with) unless running inside the demo."""
+    if registry.demo and not allow_demo:
+        raise RegistryError(
+            f"{source} is a demo registry: its keys are throwaway and must not guard real nodes. Provision "
+            "real keys: list the nodes without keys (floodmesh nodes convert REGISTRY.json nodes.geojson), "
+            "then floodmesh nodes convert --new-keys nodes.geojson nodes.json, and floodmesh nodes provision "
+            "each node with the new registry. (Only the demo and tests set allow_demo_registry.)"
+        )

@@ -7,6 +7,7 @@ air between nodes and gateways is simulated, carrying the exact bytes real radio
 import base64
 import csv
 import random
+import secrets
 import shutil
 import tempfile
 import time
@@ -21,6 +22,7 @@ from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton, VirtualWaterLevelSensor
 from floodmesh.broker import BrokerKind, RunningBroker, port_is_free, start_broker
+from gateway.node_keys import load_ward_registry
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
@@ -36,7 +38,6 @@ DEFAULT_WARDS = ("19813", "19996", "19774", "19753")
 GATEWAY_RADIO_ID = 0x0F000000
 OFFICER_RADIO_ID = 0x0D000000
 ANSWERED = ("registered", "acknowledged", "dispatched", "resolved")
-DEMO_SECRET = b"floodmesh-demo-only"
 
 
 @dataclass
@@ -119,6 +120,7 @@ class Demo:
                 api_port=api_port,
                 registry_path=registry_path,
                 authorities_path=authorities,
+                allow_demo_registry=True,  # the demo's own throwaway keys
             )
         )
         self.central.start()
@@ -146,7 +148,8 @@ class Demo:
                     buttons.append(ButtonSite(code))
         sites = [StationSite(s.station_id, s.ward, s.lat, s.lon) for s in stations]
         self._shapes = shapes
-        return build_fleet(sites, buttons, self.config.sensors_per_station, demo_secret=DEMO_SECRET)
+        # A fresh secret each run: the keys are throwaway, and the registry is marked demo.
+        return build_fleet(sites, buttons, self.config.sensors_per_station, demo_secret=secrets.token_bytes(16))
 
     def _authorities_with_officers(self) -> Path:
         """Central's authorities, each demo ward's duty officer given a handheld radio, enrolled: its
@@ -181,8 +184,13 @@ class Demo:
             broker_host="127.0.0.1",
             broker_port=backhaul.port,
             autonomy_after_s=10.0,
+            allow_demo_registry=True,  # the demo's own throwaway keys
         )
-        gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO_ID + index), registry)
+        # Each gateway holds only its ward's keys, as `floodmesh nodes export --ward` gives a real one.
+        ward_path = self.workdir / f"nodes-{code}.json"
+        registry.only_ward(code).save(ward_path)
+        ward_registry = load_ward_registry(ward_path, code, settings.allow_demo_registry)
+        gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO_ID + index), ward_registry)
         gateway.start()
         officer = VirtualOfficer(air, OFFICER_RADIO_ID + index, GATEWAY_RADIO_ID + index, self._rng,
                                  private_key=self._officer_keys[index])

@@ -1,6 +1,9 @@
 """Provisioning writes the firmware image and the node's config.json: checked without a device."""
 
 import json
+import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,6 +78,7 @@ def test_execute_stages_config_runs_commands_and_removes_the_key_file(tmp_path: 
         seen.append(cmd)
         if cmd[-1] == ":config.json":
             assert json.loads(staged.read_text())["key"] == p.config["key"]
+            assert stat.S_IMODE(staged.stat().st_mode) == 0o600
         return 0
 
     assert provision.execute(p, runner) == 0
@@ -121,3 +125,77 @@ def test_cli_convert(tmp_path: Path) -> None:
     assert cli_main(["nodes", "convert", str(tmp_path / "fleet.csv"), str(tmp_path / "fleet.geojson")]) == 0
     assert json.loads((tmp_path / "fleet.geojson").read_text())["type"] == "FeatureCollection"
     assert cli_main(["nodes", "convert", str(tmp_path / "nope.csv"), str(tmp_path / "x.json")]) == 2
+
+
+_FAKE_MPREMOTE = """#!/bin/sh
+# A stand-in for mpremote: notes where the config.json is staged (and both modes), fails where told.
+if [ "$3" = fs ] && [ "$6" = ":config.json" ]; then
+  echo "$5 $(stat -c %a "$(dirname "$5")") $(stat -c %a "$5")" >> "$MPREMOTE_LOG"
+  exit "${MPREMOTE_CONFIG_RC:-0}"
+fi
+if [ "$3" = exec ]; then exit "${MPREMOTE_EXEC_RC:-0}"; fi
+exit 0
+"""
+
+
+@pytest.fixture
+def fake_mpremote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fake mpremote first on PATH and a private temp root; returns the log it writes."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mpremote").write_text(_FAKE_MPREMOTE)
+    (bin_dir / "mpremote").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("MPREMOTE_LOG", str(tmp_path / "mpremote.log"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    return tmp_path / "mpremote.log"
+
+
+def _real_fleet_csv(tmp_path: Path) -> Path:
+    reg = build_fleet([StationSite("kim_long", "19813", 16.41667, 107.5667)], [])  # real keys: not a demo
+    save([FleetNode(r, 8.0) for r in reg], tmp_path / "fleet.csv")
+    return tmp_path / "fleet.csv"
+
+
+@pytest.mark.parametrize("config_rc", [0, 1])
+def test_config_is_staged_in_a_private_directory_that_is_gone_afterwards(
+    tmp_path: Path, fake_mpremote: Path, monkeypatch: pytest.MonkeyPatch, config_rc: int
+) -> None:
+    monkeypatch.setenv("MPREMOTE_CONFIG_RC", str(config_rc))
+    rc = cli_main(["nodes", "provision", "--port", "/dev/fake", "--registry", str(_real_fleet_csv(tmp_path)),
+                   "0a000001"])
+    assert rc == config_rc  # mpremote's failure is the command's exit code
+    staged, dir_mode, file_mode = fake_mpremote.read_text().split()
+    assert (dir_mode, file_mode) == ("700", "600")
+    assert Path(staged).name == "config.json"
+    assert Path(staged).parent.parent == tmp_path / "tmp"
+    assert not Path(staged).parent.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_nothing_is_left_when_mpremote_fails_before_the_copy(
+    tmp_path: Path, fake_mpremote: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MPREMOTE_EXEC_RC", "3")
+    assert cli_main(["nodes", "provision", "--port", "/dev/fake", "--registry", str(_real_fleet_csv(tmp_path)),
+                     "0a000001"]) == 3
+    assert not fake_mpremote.exists()  # stopped at the first command
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_staging_directories_are_unpredictable_and_removed_on_error(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with provision.staged_config(0x0A000001) as first, provision.staged_config(0x0A000001) as second:
+        assert first.parent != second.parent
+        assert stat.S_IMODE(first.parent.stat().st_mode) == 0o700
+
+    def copy_then_fail() -> None:
+        with provision.staged_config(0x0A000001) as staged:
+            staged.write_text("{}")
+            raise RuntimeError("cable pulled")
+
+    with pytest.raises(RuntimeError, match="cable pulled"):
+        copy_then_fail()
+    assert list(tmp_path.iterdir()) == []

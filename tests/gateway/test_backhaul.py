@@ -40,7 +40,8 @@ def _central(tmp_path: Path, broker_host: str, broker_port: int, registry: NodeR
     registry.save(tmp_path / "nodes.json")
     db = tmp_path / "central.db"
     central = CentralService(CentralSettings(db_path=db, registry_path=tmp_path / "nodes.json",
-                                             broker_host=broker_host, broker_port=broker_port, api_port=0))
+                                             broker_host=broker_host, broker_port=broker_port, api_port=0,
+                                             allow_demo_registry=True))
     central.start()
     return World(registry, central, db)
 

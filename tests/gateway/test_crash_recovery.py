@@ -90,7 +90,7 @@ def _event_ids(outbox: Path, registry: NodeRegistry) -> set[EventId]:
 @pytest.fixture
 def central(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[tuple[CentralService, NodeRegistry, Path]]:
     registry = build_fleet([StationSite("kim_long", WARD, 16.41667, 107.5667)], [ButtonSite(WARD)] * 6,
-                           sensors_per_station=12, demo_secret=b"kill-9")
+                           sensors_per_station=12)  # real keys: `floodmesh gateway` refuses demo ones
     registry.save(tmp_path / "nodes.json")
     db = tmp_path / "central.db"
     service = CentralService(CentralSettings(db_path=db, registry_path=tmp_path / "nodes.json",

@@ -48,7 +48,7 @@ def loop(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Loop]:
     registry.save(tmp_path / "nodes.json")
     central = CentralService(CentralSettings(
         db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json",
-        broker_host=mosquitto.host, broker_port=mosquitto.port, api_port=0))
+        broker_host=mosquitto.host, broker_port=mosquitto.port, api_port=0, allow_demo_registry=True))
     central.start()
     air = Air()
     gateway = GatewayService(

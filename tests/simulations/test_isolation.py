@@ -70,7 +70,8 @@ def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
     registry.save(tmp_path / "nodes.json")
     central = CentralService(CentralSettings(
         db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json", broker_host=mosquitto.host,
-        broker_port=mosquitto.port, api_port=0, authorities_path=_authorities_with_officer(tmp_path)))
+        broker_port=mosquitto.port, api_port=0, authorities_path=_authorities_with_officer(tmp_path),
+        allow_demo_registry=True))
     central.start()
     backhaul = BackhaulLink(mosquitto.host, mosquitto.port)
     air = Air()
