@@ -136,6 +136,7 @@ class StatsOut(BaseModel):
     rejected_by_reason: dict[str, int]
     flagged_by_reason: dict[str, int] = {}
     alerts: int = 0
+    rules_evaluated: int = 0
 
 
 class LevelBucketOut(BaseModel):

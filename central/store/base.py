@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 QC_COUNTER_PREFIX = "qc:"
 """Counters named ``qc:<reason>`` count readings flagged (not refused) for that reason."""
+RULES_EVALUATED = "rules_evaluated"
+"""The counter of quality-passed readings the flood rules ran on."""
 
 
 class Cursor(Protocol):

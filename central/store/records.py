@@ -143,6 +143,7 @@ class Stats:
     rejected_by_reason: dict[str, int]
     flagged_by_reason: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    rules_evaluated: int = 0  # quality-passed readings the flood rules ran on
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ def test_stats_counts(client: TestClient) -> None:
         "rejected_by_reason": {"bad_tag": 1},
         "flagged_by_reason": {"timestamp": 1},  # the vector's 2023 sensor clock, heard in 2025
         "alerts": 0,
+        "rules_evaluated": 0,
     }
 
 
