@@ -9,7 +9,7 @@ it again each time costs O(window) per reading; here a reading costs O(1) amorti
   it; an older one (a state restored after a failed batch) copies its points into a log of its own
   first. So a window, once made, never changes: rule states stay values that can be checkpointed.
 - Sums are kept relative to a reference point (t0, v0) near the window, and the log is rebuilt from the
-  window's own points once the reference is a window's span old or half the log is evicted: this keeps
+  window's own points once the reference is two spans old or half the log is evicted: this keeps
   the subtractions well conditioned (t is ~1.7e9 s, t² ~3e18) and memory bounded by the window.
   Each rebuild costs O(window) and follows at least as many appends or evictions.
 - A reading older than the newest point (rare: a late or replayed one) is put in its place and the
@@ -83,7 +83,7 @@ class TrendWindow:
             insort(points, (t, v))
             return TrendWindow.of([p for p in points if p[0] >= last[0] - span_s])
         log, start, end = self._log, self._start, self._end
-        if end != len(log.points) or t - log.t0 > span_s or 2 * start > len(log.points):
+        if end != len(log.points) or t - log.t0 > 2 * span_s or 2 * start > len(log.points):
             # Another window already extended this log, or the reference is stale, or half the log is dead.
             log, start, end = _Log(log.points[start:end]), 0, end - start
         log.append(t, v)

@@ -77,8 +77,11 @@ def test_a_window_never_changes_once_made() -> None:
 
 @pytest.mark.unit
 def test_old_points_leave_the_window_and_memory() -> None:
-    window = TrendWindow()
+    window, rebuilds = TrendWindow(), 0
     for i in range(5000):  # a reading a minute for three and a half days
+        previous = window
         window = window.added(T0 + 60 * i, 1.0, SPAN_S)
+        rebuilds += window._log is not previous._log
     assert len(window) == SPAN_S / 60 + 1
+    assert rebuilds <= 2 * 5000 / len(window) + 2  # O(window) work at most once per window's worth: O(1) amortised
     assert len(window._log.points) <= 2 * len(window) + 1  # the log is compacted, not kept forever
