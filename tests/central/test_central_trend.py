@@ -41,9 +41,10 @@ def _check_stream(steps: list[tuple[float, float]]) -> None:
         assert (expected is None) == (got is None), (expected, got)
         if expected is not None and got is not None:
             # Relative to the slope's own scale (the level's range over the window's span), so a flat
-            # window whose true slope is ~0 is held to the same 1e-9 as a steep one.
+            # window whose true slope is ~0 is held to the same 1e-9 as a steep one; a range below a
+            # micrometre (sensors resolve millimetres) counts as a micrometre.
             values = [v for _, v in ref]
-            scale = (max(values) - min(values)) / (ref[-1][0] - ref[0][0]) * 3600.0
+            scale = max(max(values) - min(values), 1e-6) / (ref[-1][0] - ref[0][0]) * 3600.0
             assert math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9 * scale), (got, expected)
 
 
