@@ -5,7 +5,8 @@ would have (verified frames, one transaction per batch); then the gateway starts
 (`floodmesh gateway` on a simulated Meshtastic radio) with central as another, and the clock runs
 until central has acknowledged every reading and the outbox is empty. ``ratio`` is that drain rate
 over ``mosquitto_pub --repeat`` -> ``mosquitto_sub`` on the same envelopes and broker.
-``peak_rss_mb`` is the gateway process's VmHWM.
+``peak_rss_mb`` is the gateway process's VmHWM. The readings pass central's quality control, so the
+flood rules run on each (``qc_passed``, ``rules_evaluated``: must equal ``readings``).
 """
 
 import os
@@ -18,8 +19,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.telemetry_throughput import _broker_rate, _readings, _start_central, _stored, _wait
-from edge_nodes.fleet import StationSite, build_fleet
+from benchmarks.readings import station_sites
+from benchmarks.telemetry_throughput import (
+    _broker_rate,
+    _central_stats,
+    _readings,
+    _start_central,
+    _stored,
+    _wait,
+    rules_work,
+)
+from edge_nodes.fleet import build_fleet
 from floodmesh.broker import RunningBroker, start_broker
 from gateway.outbox import InboundFrame, Outbox
 from protocol import frames
@@ -29,7 +39,7 @@ from simulations.meshtastic_radio import SimulatedMeshtasticRadio
 
 WARD = "19813"
 GATEWAY = f"gw-{WARD}"
-SENSORS = 200  # 200 sensors x 65,536 sequence numbers: room for a million distinct readings
+SENSORS = 200  # 200 sensors x 65,536 sequence numbers: room for a million distinct readings, over the stations
 
 
 def _fill_outbox(path: Path, registry: NodeRegistry, n: int) -> None:
@@ -58,7 +68,9 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _drain_rate(broker: RunningBroker, workdir: Path, registry: NodeRegistry, n: int) -> tuple[float, float]:
+def _drain_rate(
+    broker: RunningBroker, workdir: Path, registry: NodeRegistry, n: int
+) -> tuple[float, float, dict[str, int]]:
     outbox = workdir / "outbox.db"
     _fill_outbox(outbox, registry, n)
     central = _start_central(broker, workdir)
@@ -74,12 +86,13 @@ def _drain_rate(broker: RunningBroker, workdir: Path, registry: NodeRegistry, n:
         _wait(lambda: _outbox_count(outbox) == 0, 600, poll_s=0.1)
         elapsed = time.perf_counter() - t0
         rss = _peak_rss_mb(gateway.pid)
+        work = rules_work(_central_stats(central.api), n)
     finally:
         gateway.terminate()
         gateway.wait(timeout=60)
         central.stop()
         radio.close()
-    return n / elapsed, rss
+    return n / elapsed, rss, work
 
 
 def run(n: int | None = None) -> dict[str, object]:
@@ -88,13 +101,14 @@ def run(n: int | None = None) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="floodmesh-replay-"))
     broker = start_broker(workdir / "broker", prefer="mosquitto")
     try:
-        sites = [StationSite("kim_long", WARD, 16.41667, 107.5667)]
-        registry = build_fleet(sites, [], sensors_per_station=SENSORS)  # real keys: the CLI refuses demo ones
+        sites = station_sites(WARD)
+        # real keys: the CLI refuses demo ones
+        registry = build_fleet(sites, [], sensors_per_station=SENSORS // len(sites))
         registry.save(workdir / "nodes.json")
         sample = Uplink(msg_id=1, gateway=GATEWAY, ward=WARD, received_at=datetime.now(UTC), rssi=-97, snr=6.5,
                         frame=frames.encode(frames.Frame(1, 1, 1, 1, frames.WaterLevel(1, 1)), b"k" * 16).hex())
         raw = _broker_rate(broker, n, sample.model_dump_json())
-        drained, rss = _drain_rate(broker, workdir, registry, n)
+        drained, rss, work = _drain_rate(broker, workdir, registry, n)
     finally:
         broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -105,5 +119,6 @@ def run(n: int | None = None) -> dict[str, object]:
         "broker_msgs_per_s": round(raw, 1),
         "ratio": round(drained / raw, 4),
         "peak_rss_mb": round(rss, 1),
+        **work,
         "broker": broker.kind,
     }

@@ -8,7 +8,7 @@ protocol to VictoriaMetrics' InfluxDB v2 write API). ``ratio_*`` is each rate ov
 ``rules_us_per_reading`` is the pure cost of quality control plus flood rules for one reading.
 """
 
-import math
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -16,12 +16,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
-from benchmarks.telemetry_throughput import _broker_rate
+from benchmarks.readings import qc_passing_readings, station_sites
+from benchmarks.telemetry_throughput import _broker_rate, rules_work
 from central.core.config import DATA_DIR
 from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
@@ -34,14 +34,14 @@ from central.store.telemetry_sqlite import SqliteTelemetryStore
 from central.telemetry import nov2023, quality
 from central.telemetry.rules import FloodRules, StationState
 from central.telemetry.stations import Station, load_stations
-from edge_nodes.fleet import StationSite, build_fleet
+from edge_nodes.fleet import build_fleet
 from floodmesh.broker import RunningBroker, free_port, start_broker
-from protocol import frames, topics
+from protocol import topics
 from protocol.envelopes import Uplink
 from protocol.registry import NodeRegistry
 
 WARD, GATEWAY = "19813", "gw-bench"
-SENSORS = 50
+SENSORS = 50  # spread over central's stations
 
 
 class _Counting:
@@ -58,24 +58,16 @@ class _Counting:
         self.inner.close()
 
 
-def _uplinks(registry: NodeRegistry, n: int, datum_m: float) -> list[str]:
-    """n envelopes (one JSON line each): the sensors report a rising river, 5 minutes apart, ending now."""
-    nodes = [r for r in registry if r.kind == "water_level"]
-    start = datetime.now(UTC) - timedelta(seconds=300 * (n // len(nodes) + 1))
-    out = []
-    for i in range(n):
-        rec, step = nodes[i % len(nodes)], i // len(nodes)
-        at = start + timedelta(seconds=300 * step + i % len(nodes))
-        level = 0.5 + 3.5 * (1 - math.cos(math.pi * min(1.0, step / 400))) / 2 + 0.002 * math.sin(i)
-        frame = frames.Frame(rec.node_id, 1, step + 1, int(at.timestamp()),
-                             frames.WaterLevel(round((datum_m - level) * 1000), 90))
-        hexed = frames.encode(frame, rec.key).hex()
-        out.append(Uplink(msg_id=i + 1, gateway=GATEWAY, ward=WARD, received_at=at, frame=hexed).model_dump_json())
-    return out
+def _uplinks(registry: NodeRegistry, n: int) -> list[str]:
+    """n envelopes (one JSON line each) of readings that pass QC, heard as they were taken."""
+    return [
+        Uplink(msg_id=i, gateway=GATEWAY, ward=WARD, received_at=r.at, frame=r.frame.hex()).model_dump_json()
+        for i, r in enumerate(qc_passing_readings(registry, n), start=1)
+    ]
 
 
 def _ingest_rate(broker: RunningBroker, workdir: Path, lines: list[str], registry: NodeRegistry,
-                 telemetry: TelemetryStore) -> float:
+                 telemetry: TelemetryStore) -> tuple[float, dict[str, int]]:
     stations = load_stations(DATA_DIR / "stations.json")
     locator = WardLocator.from_geojson(DATA_DIR / "hue_wards.geojson", load_authorities(DATA_DIR / "authorities.csv"))
     store = CentralStore(workdir / f"central-{telemetry.name}.sqlite")
@@ -91,7 +83,8 @@ def _ingest_rate(broker: RunningBroker, workdir: Path, lines: list[str], registr
         subprocess.run([pub, "-h", broker.host, "-p", str(broker.port), "-q", "1", "-t",
                         topics.uplink(WARD, GATEWAY, "water_level"), "-l"], input="\n".join(lines).encode(), check=True)
         _wait(lambda: counting.written >= len(lines), 600)
-        return len(lines) / (time.perf_counter() - t0)
+        rate = len(lines) / (time.perf_counter() - t0)
+        return rate, rules_work(dataclasses.asdict(store.stats()), len(lines))
     finally:
         ingest.stop()
         counting.close()
@@ -152,14 +145,14 @@ def run(n: int | None = None) -> dict[str, object]:
     workdir = Path(tempfile.mkdtemp(prefix="floodmesh-bench-store-"))
     broker = start_broker(workdir / "broker", prefer="mosquitto")
     station = load_stations(DATA_DIR / "stations.json")["kim_long"]
-    registry = build_fleet([StationSite("kim_long", WARD, station.lat, station.lon)], [],
-                           sensors_per_station=SENSORS, demo_secret=b"bench")
-    lines = _uplinks(registry, n, station.datum_m)
+    sites = station_sites(WARD)
+    registry = build_fleet(sites, [], sensors_per_station=SENSORS // len(sites), demo_secret=b"bench")
+    lines = _uplinks(registry, n)
     try:
         raw = _broker_rate(broker, n, lines[0])
-        sqlite = _ingest_rate(broker, workdir, lines, registry, SqliteTelemetryStore(workdir / "levels.sqlite"))
+        sqlite, work = _ingest_rate(broker, workdir, lines, registry, SqliteTelemetryStore(workdir / "levels.sqlite"))
         with _victoria(workdir) as url:
-            influx = _ingest_rate(broker, workdir, lines, registry, InfluxTelemetryStore(url, "floodmesh"))
+            influx, _ = _ingest_rate(broker, workdir, lines, registry, InfluxTelemetryStore(url, "floodmesh"))
     finally:
         broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -171,6 +164,7 @@ def run(n: int | None = None) -> dict[str, object]:
         "influx_readings_per_s": round(influx, 1),
         "ratio_sqlite": round(sqlite / raw, 4),
         "ratio_influx": round(influx / raw, 4),
+        **work,
         "rules_us_per_reading": round(rules_us_per_reading(station), 2),
         "broker": broker.kind,
     }

@@ -3,7 +3,9 @@
 The baseline is the broker alone, measured in the same run: ``mosquitto_pub --repeat`` sending the
 same uplink envelopes at QoS 1 to a ``mosquitto_sub`` that counts them. ``ratio`` says what share
 of the broker's own rate the whole pipeline keeps (verification, durable outbox, validation,
-dedupe, SQLite commit and the end-to-end acknowledgement included).
+dedupe, SQLite commit and the end-to-end acknowledgement included). The readings pass central's
+quality control (``benchmarks/readings.py``), so the flood rules run on every one: ``qc_passed`` and
+``rules_evaluated`` (from central's /api/stats) must equal ``readings``, or the run fails.
 """
 
 import os
@@ -15,10 +17,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from edge_nodes.fleet import StationSite, build_fleet
+from benchmarks.readings import qc_passing_readings, station_sites
+from edge_nodes.fleet import build_fleet
 from floodmesh.broker import RunningBroker, free_port, start_broker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
@@ -27,23 +31,17 @@ from protocol.envelopes import Uplink
 from protocol.registry import NodeRegistry
 
 WARD = "19813"
-SENSORS = 50
+SENSORS = 50  # spread over central's stations
 
 
 def _readings(registry: NodeRegistry, n: int) -> list[tuple[int, bytes]]:
-    nodes = [r for r in registry if r.kind == "water_level"]
-    out = []
-    for i in range(n):
-        rec = nodes[i % len(nodes)]
-        seq = i // len(nodes)
-        frame = frames.Frame(rec.node_id, 1, seq, 1_700_000_000 + seq, frames.WaterLevel(6000 - seq % 500, 90))
-        out.append((rec.node_id, frames.encode(frame, rec.key)))
-    return out
+    return [(r.node_id, r.frame) for r in qc_passing_readings(registry, n)]
 
 
-def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> float:
-    sites = [StationSite("kim_long", WARD, 16.41667, 107.5667)]
-    registry = build_fleet(sites, [], sensors_per_station=SENSORS)  # real keys: the CLI refuses demo ones
+def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> tuple[float, dict[str, Any]]:
+    sites = station_sites(WARD)
+    # real keys: the CLI refuses demo ones
+    registry = build_fleet(sites, [], sensors_per_station=SENSORS // len(sites))
     registry.save(workdir / "nodes.json")
     central = _start_central(broker, workdir)
     air = Air()
@@ -58,7 +56,8 @@ def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> float:
         for node_id, data in readings:
             air.transmit(node_id, data)
         _wait(lambda: _stored(central.api) >= n, 600)
-        return n / (time.perf_counter() - t0)
+        rate = n / (time.perf_counter() - t0)
+        return rate, _central_stats(central.api)
     finally:
         gw.stop()
         central.stop()
@@ -101,6 +100,21 @@ def _stored(api: str) -> int:
     return int(httpx.get(f"{api}/api/stats", timeout=10).json()["readings_stored"])
 
 
+def _central_stats(api: str) -> dict[str, Any]:
+    stats: dict[str, Any] = httpx.get(f"{api}/api/stats", timeout=10).json()
+    return stats
+
+
+def rules_work(stats: dict[str, Any], n: int) -> dict[str, int]:
+    """How many readings passed QC and ran the flood rules; refuses a run where some did not."""
+    flagged = sum(int(v) for v in stats["flagged_by_reason"].values())
+    work = {"qc_passed": int(stats["readings_stored"]) - flagged, "rules_evaluated": int(stats["rules_evaluated"])}
+    if work != {"qc_passed": n, "rules_evaluated": n}:
+        raise RuntimeError(f"of {n} readings sent, {work} (flagged {stats['flagged_by_reason']}): the figures would "
+                           "skip the flood rules; fix benchmarks/readings.py so every reading passes QC")
+    return work
+
+
 def _broker_rate(broker: RunningBroker, n: int, payload: str) -> float:
     pub, sub = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
     if not pub or not sub:
@@ -133,7 +147,7 @@ def run(n: int | None = None) -> dict[str, object]:
         sample = Uplink(msg_id=1, gateway="gw-baseline", ward=WARD, received_at=datetime.now(UTC), rssi=-90, snr=7.5,
                         frame=frames.encode(frames.Frame(1, 1, 1, 1, frames.WaterLevel(1, 1)), b"k" * 16).hex())
         raw = _broker_rate(broker, n, sample.model_dump_json())
-        ours = _pipeline_rate(broker, workdir, n)
+        ours, stats = _pipeline_rate(broker, workdir, n)
     finally:
         broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -143,5 +157,6 @@ def run(n: int | None = None) -> dict[str, object]:
         "readings_per_s": round(ours, 1),
         "broker_msgs_per_s": round(raw, 1),
         "ratio": round(ours / raw, 4),
+        **rules_work(stats, n),
         "broker": broker.kind,
     }

@@ -139,6 +139,7 @@ class StatsOut(BaseModel):
     api_refused: int = 0  # API requests refused since central started (no credentials, body too large, ...)
     api_refused_by_reason: dict[str, int] = {}
     telemetry_dropped_by_reason: dict[str, int] = {}
+    rules_evaluated: int = 0
 
 
 class LevelBucketOut(BaseModel):

@@ -31,6 +31,7 @@ class LevelOutcome:
     point: LevelPoint | None
     alerts: list[StoredAlert] = field(default_factory=list)
     report_interval_s: int | None = None  # a config downlink to send to the sensor
+    rules_ran: bool = False  # the reading passed quality control and the flood rules evaluated it
 
 
 class LevelIngest:
@@ -91,6 +92,7 @@ class LevelIngest:
         if qc.usable and level is not None and math.isfinite(level):
             state, events = self.rules.evaluate(station, state, t, level)
             self.states[station.id] = state
+            out.rules_ran = True
             at_iso = iso(datetime.fromtimestamp(t, UTC))
             out.alerts = [
                 StoredAlert(0, station.id, station.name, ev.kind, ev.level, ev.level_m, ev.rate_m_per_h,

@@ -1,13 +1,12 @@
-"""MqttIngest: paho-mqtt in, a worker thread that processes batches and publishes the answers.
+"""MqttIngest: paho-mqtt in, an IngestWorker that processes uplinks and publishes the answers.
 
-paho's callbacks only enqueue (never process, never publish: paho #527, #177); the worker drains the
-queue in batches, has the processor commit each batch, and only then publishes ACKs and app acks.
+paho's callbacks only enqueue (never process, never publish: paho #527, #177). The UplinkQueue puts an
+SOS ahead of queued telemetry; the IngestWorker (central/ingest/ingest_worker.py) has the processor
+commit what it takes, and only then publishes ACKs and app acks through ``publish``.
 """
 
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +15,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from central.ingest.processor import BatchResult, UplinkProcessor
+from central.ingest.ingest_worker import IngestWorker
+from central.ingest.processor import UplinkProcessor
+from central.ingest.uplink_queue import UplinkQueue
 from protocol import topics
 
 log = logging.getLogger(__name__)
 
-_STOP = ("", b"")  # sentinel: wakes the worker at shutdown
 BATCH_MAX_BYTES = 256_000  # about 1,500 frames of a draining outbox per transaction
 
 
@@ -34,6 +34,7 @@ class IngestStatus:
     batches: int
     published: int
     failed_batches: int
+    urgent_batches: int = 0  # batches of SOS, cancels and case histories taken ahead of telemetry
 
 
 class MqttIngest:
@@ -49,20 +50,18 @@ class MqttIngest:
         batch_wait_s: float = 0.02,
         announce: Callable[[], Sequence[tuple[str, str, bool]]] | None = None,
     ) -> None:
-        self._processor = processor
         self._host, self._port = host, port
-        self._batch_max, self._batch_wait_s = batch_max, batch_wait_s
-        self._queue: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._uplinks = UplinkQueue(batch_max, BATCH_MAX_BYTES, batch_wait_s)
         self._stop = threading.Event()
-        self._announce = announce
-        self._connected_anew = threading.Event()  # set by on_connect; the worker then publishes ``announce()``
-        self._worker = threading.Thread(target=self._drain, name="central-ingest", daemon=True)
-        self._received = self._batches = self._published = self._failed = 0
+        self._subscribed = threading.Event()
+        self._worker = IngestWorker(processor, self._uplinks, self.publish, announce)
+        self._received = self._published = 0
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         """Connect in the background (paho retries until the broker is there) and start the worker."""
@@ -71,11 +70,9 @@ class MqttIngest:
         self._client.loop_start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Finish the batch in hand, then disconnect."""
+        """Finish the batch in hand, then disconnect (uplinks still queued are unacknowledged: gateways resend)."""
         self._stop.set()
-        self._queue.put(_STOP)
-        if self._worker.is_alive():
-            self._worker.join(timeout_s)
+        self._worker.stop(timeout_s)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -84,9 +81,16 @@ class MqttIngest:
         """Whether the MQTT session is up right now."""
         return self._client.is_connected()
 
+    def wait_subscribed(self, timeout_s: float) -> bool:
+        """Block until the broker has granted the uplink subscription (SUBACK); False on timeout."""
+        return self._subscribed.wait(timeout_s)
+
     def status(self) -> IngestStatus:
         """Connection state and counts."""
-        return IngestStatus(self.connected, self._received, self._batches, self._published, self._failed)
+        w = self._worker
+        return IngestStatus(
+            self.connected, self._received, w.batches, self._published, w.failed_batches, w.urgent_batches
+        )
 
     # paho callbacks: run on paho's network thread, so they only record and enqueue.
 
@@ -95,41 +99,25 @@ class MqttIngest:
             log.warning("broker %s:%d refused central: %s", self._host, self._port, reason)
             return
         log.info("connected to broker %s:%d", self._host, self._port)
+        self._subscribed.clear()  # set again by this connection's SUBACK
         # Subscribing again on every connect is harmless with a persistent session and needed without one.
         client.subscribe(topics.UPLINK_FILTER, qos=1)
-        self._connected_anew.set()
+        self._worker.announce_soon()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
         if not self._stop.is_set():
             log.warning("lost broker %s:%d (%s); paho reconnects", self._host, self._port, reason)
 
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log.warning("broker %s:%d refused central's subscription to %s: %s; check the broker's ACL for "
+                        "central's identity", self._host, self._port, topics.UPLINK_FILTER, reasons)
+            return
+        self._subscribed.set()
+
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self._received += 1
-        self._queue.put((msg.topic, bytes(msg.payload)))
-
-    # the worker thread
-
-    def _next_batch(self) -> list[tuple[str, bytes]]:
-        try:
-            first = self._queue.get(timeout=0.5)
-        except queue.Empty:
-            return []
-        batch = [first]
-        size = len(first[1]) if first is not _STOP else 0
-        deadline = time.monotonic() + self._batch_wait_s
-        # Bounded in messages and in bytes: a gateway draining its outbox sends hundreds of frames per
-        # message, and one huge transaction would hold every acknowledgement back until its end,
-        # leaving the gateway's window full and idle while central works.
-        while len(batch) < self._batch_max and size < BATCH_MAX_BYTES:
-            remaining = deadline - time.monotonic()
-            try:
-                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                break
-            batch.append(item)
-            if item is not _STOP:
-                size += len(item[1])
-        return [item for item in batch if item is not _STOP]
+        self._uplinks.put(msg.topic, bytes(msg.payload))
 
     def publish(self, messages: Sequence[tuple[str, str, bool]]) -> None:
         """Publish (topic, payload, retain) at QoS 1 (paho's publish is safe from any thread)."""
@@ -138,28 +126,3 @@ class MqttIngest:
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                 log.warning("publish to %s failed: rc %s", topic, info.rc)
             self._published += 1
-
-    def _drain(self) -> None:
-        while not self._stop.is_set() or not self._queue.empty():
-            if self._connected_anew.is_set() and self._announce is not None:
-                # Retained state (ward directories) again on every connect: the broker may have lost it.
-                self._connected_anew.clear()
-                self.publish(self._announce())
-            batch = self._next_batch()
-            if not batch:
-                continue
-            try:
-                result = self._processor.process_batch(batch)
-            except Exception:
-                # Nothing was committed, nothing is acknowledged: the gateways' outboxes will resend.
-                self._failed += 1
-                log.exception("batch of %d uplinks failed", len(batch))
-                continue
-            self._batches += 1
-            self._publish(result)
-
-    def _publish(self, result: BatchResult) -> None:
-        # ACKs first: the button is waiting; the app ack only lets the gateway forget the uplink.
-        # Flood alerts go to each affected ward's alerts topic, for its gateway to broadcast on the mesh.
-        outgoing = [*result.downlinks, *result.app_acks, *result.alerts, *result.texts]
-        self.publish([(out.topic, out.payload, out.retain) for out in outgoing])

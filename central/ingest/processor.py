@@ -23,7 +23,7 @@ from central.core.config import DATA_DIR
 from central.geo.ward_locator import WardLocator
 from central.ingest.downlink import DownlinkEncoder
 from central.ingest.levels import LevelIngest, LevelOutcome
-from central.store.base import QC_COUNTER_PREFIX, CentralStore
+from central.store.base import QC_COUNTER_PREFIX, RULES_EVALUATED, CentralStore
 from central.store.records import NodeHealth, iso
 from central.store.telemetry import LevelPoint, TelemetryStore
 from central.store.transaction import StoreTx
@@ -64,6 +64,7 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    rules_evaluated: int = 0  # readings the flood rules ran on
 
 
 class Rejected(Exception):
@@ -171,6 +172,9 @@ class UplinkProcessor:
             with self._store.transaction() as tx:
                 for topic, payload in batch:
                     self._one(tx, topic, payload, now, acks, result)
+                if result.rules_evaluated:
+                    # Once per batch, not per reading: one counter update instead of hundreds.
+                    tx.bump(RULES_EVALUATED, result.rules_evaluated)
         except BaseException:
             self.levels.rollback()
             raise
@@ -369,6 +373,7 @@ class UplinkProcessor:
             tx.bump(QC_COUNTER_PREFIX + outcome.reading.qc_reason)
         if outcome.point is not None:
             out.points.append(outcome.point)
+        out.rules_evaluated += outcome.rules_ran
         for alert in outcome.alerts:
             stored = replace(alert, id=tx.insert_alert(alert))
             payload = alert_json(stored)

@@ -19,6 +19,8 @@ QC_COUNTER_PREFIX = "qc:"
 """Counters named ``qc:<reason>`` count readings flagged (not refused) for that reason."""
 TELEMETRY_DROPPED_PREFIX = "telemetry_dropped:"
 """Counters named ``telemetry_dropped:<reason>`` count points the time-series store never received."""
+RULES_EVALUATED = "rules_evaluated"
+"""The counter of quality-passed readings the flood rules ran on."""
 
 
 class Cursor(Protocol):

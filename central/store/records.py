@@ -144,6 +144,7 @@ class Stats:
     flagged_by_reason: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
     telemetry_dropped_by_reason: dict[str, int] = field(default_factory=dict)  # points the time-series store lost
+    rules_evaluated: int = 0  # quality-passed readings the flood rules ran on
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from central.store.base import QC_COUNTER_PREFIX, TELEMETRY_DROPPED_PREFIX, Connection, Dialect
+from central.store.base import QC_COUNTER_PREFIX, RULES_EVALUATED, TELEMETRY_DROPPED_PREFIX, Connection, Dialect
 from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert, StoredEvent
 from central.store.transaction import CASE_COLUMNS, EVENT_COLUMNS, StoreTx, case_from_row
 
@@ -240,6 +240,7 @@ class SqlStore(ABC):
                 for k, v in sorted(counters.items())
                 if str(k).startswith(TELEMETRY_DROPPED_PREFIX)
             },
+            rules_evaluated=int(counters.get(RULES_EVALUATED, 0)),
         )
 
     def close(self) -> None:

@@ -5,6 +5,9 @@ Alert levels (báo động 1/2/3) are raised when the level reaches them and cle
 threshold does not flood the wards with messages. The trend is a least-squares slope over the last
 ``trend_window_s``; a rise faster than ``rise_alert_m_per_h`` is an alert of its own, and the trend
 gives the time to the next level. Only quality-passed readings are fed here.
+
+Each reading costs O(1) amortised: the window and its least-squares sums are a ``TrendWindow``
+(central/telemetry/trend.py), not a tuple sorted and summed again on every reading.
 """
 
 from collections.abc import Sequence
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from central.telemetry.stations import RANKS, AlertName, Station
+from central.telemetry.trend import TrendWindow
 
 AlertKind = Literal["level_raised", "level_cleared", "rising_fast", "rising_eased"]
 
@@ -49,7 +53,7 @@ class StationState:
 
     rank: int = 0
     rising_fast: bool = False
-    window: tuple[tuple[float, float], ...] = field(default=())  # (t, level), oldest first
+    trend: TrendWindow = field(default_factory=TrendWindow)  # the last ``trend_window_s`` of readings
     pending: int = 0  # consecutive readings asking for a rank change in the same direction
     pending_dir: int = 0
     last_t: float | None = None
@@ -60,13 +64,19 @@ class StationState:
         return RANKS[self.rank]
 
     @property
+    def window(self) -> tuple[tuple[float, float], ...]:
+        """The (t, level) points of the trend window, oldest first."""
+        return self.trend.points
+
+    @property
     def level_m(self) -> float | None:
-        """The latest level the rules saw."""
-        return self.window[-1][1] if self.window else None
+        """The level of the newest reading the rules saw."""
+        last = self.trend.last
+        return last[1] if last is not None else None
 
 
 def trend_m_per_h(window: Sequence[tuple[float, float]], cfg: RuleConfig) -> float | None:
-    """Least-squares slope of the window in m/h; None without enough points or span."""
+    """Least-squares slope of the window in m/h; None without enough points or span (from scratch, O(n))."""
     if len(window) < cfg.trend_min_points or window[-1][0] - window[0][0] < cfg.trend_min_span_s:
         return None
     n = len(window)
@@ -75,6 +85,17 @@ def trend_m_per_h(window: Sequence[tuple[float, float]], cfg: RuleConfig) -> flo
     var = sum((t - mt) ** 2 for t, _ in window)
     cov = sum((t - mt) * (v - ml) for t, v in window)
     return cov / var * 3600.0
+
+
+def window_trend_m_per_h(window: TrendWindow, cfg: RuleConfig) -> float | None:
+    """``trend_m_per_h`` of a ``TrendWindow`` from its running sums, O(1)."""
+    first, last = window.first, window.last
+    if first is None or last is None or len(window) < cfg.trend_min_points:
+        return None
+    if last[0] - first[0] < cfg.trend_min_span_s:
+        return None
+    slope = window.slope_per_s()
+    return None if slope is None else slope * 3600.0
 
 
 def eta_next_s(station: Station, rank: int, level: float, rate: float | None) -> tuple[AlertName | None, float | None]:
@@ -109,13 +130,12 @@ class FloodRules:
     ) -> tuple[StationState, list[AlertEvent]]:
         """Fold one passing reading into the state; the events it causes, in order."""
         cfg = self.cfg
-        window = tuple(p for p in (*state.window, (t, level)) if p[0] >= t - cfg.trend_window_s)
-        window = tuple(sorted(window))
+        trend = state.trend.added(t, level, cfg.trend_window_s)
         if state.last_t is not None and t <= state.last_t:
             # Late or replayed reading: it refines the trend but cannot decide a crossing.
-            return replace(state, window=window), []
-        rate = trend_m_per_h(window, cfg)
-        new = replace(state, window=window, last_t=t)
+            return replace(state, trend=trend), []
+        rate = window_trend_m_per_h(trend, cfg)
+        new = replace(state, trend=trend, last_t=t)
         events: list[AlertEvent] = []
 
         target = self.target_rank(station, state.rank, level)

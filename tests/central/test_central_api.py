@@ -101,6 +101,7 @@ def test_stats_counts(client: TestClient) -> None:
         "api_refused": 0,
         "api_refused_by_reason": {},
         "telemetry_dropped_by_reason": {},
+        "rules_evaluated": 0,
     }
 
 

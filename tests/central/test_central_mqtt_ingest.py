@@ -37,13 +37,16 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
 def gateway(mosquitto: RunningBroker) -> Iterator[tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"]]:
     """A stand-in gateway: subscribed to its downlinks and app acks."""
     inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+    subacks: queue.Queue[int] = queue.Queue()
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-gateway")
     client.on_message = lambda _c, _u, msg: inbox.put(msg)
+    client.on_subscribe = lambda _c, _u, mid, _r, _p: subacks.put(mid)
     client.connect(mosquitto.host, mosquitto.port)
     client.loop_start()
-    for topic in (topics.downlink_filter(WARD, GATEWAY), topics.app_ack(WARD, GATEWAY)):
-        client.subscribe(topic, qos=1)
-    time.sleep(0.2)  # let the SUBACKs land before anything is published
+    mids = {client.subscribe(topic, qos=1)[1] for topic in (topics.downlink_filter(WARD, GATEWAY),
+                                                             topics.app_ack(WARD, GATEWAY))}
+    # Nothing is published before both SUBACKs are in, or the answers would go nowhere.
+    assert {subacks.get(timeout=10) for _ in mids} == mids
     yield client, inbox
     client.disconnect()
     client.loop_stop()
@@ -72,8 +75,7 @@ def test_sos_through_broker_is_stored_acked_and_app_acked(
     ingest = MqttIngest(processor, mosquitto.host, mosquitto.port, client_id="central-test")
     ingest.start()
     try:
-        wait_for(lambda: ingest.connected)
-        time.sleep(0.2)  # central's SUBACK
+        assert ingest.wait_subscribed(10)  # central's SUBACK
         publish(client, make_uplink(vector_hex("sos_trapped_no_gps"), 41))
         got = receive(inbox, 2)
     finally:
@@ -111,8 +113,9 @@ def test_central_service_end_to_end(
     service = CentralService(settings)
     service.start()
     try:
-        wait_for(lambda: service.ingest is not None and service.ingest.connected)
-        time.sleep(0.2)
+        wait_for(lambda: service.ingest is not None)
+        assert service.ingest is not None
+        assert service.ingest.wait_subscribed(10)  # central's SUBACK
         publish(client, make_uplink(vector_hex("sos_medical_gps"), 1))
         publish(client, make_uplink(vector_hex("water_level_kim_long"), 2, ward="19813"))
         receive(inbox, 2)  # ACK downlink and app ack to gw-kimlong
@@ -152,8 +155,9 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
     service = CentralService(settings)
     service.start()
     try:
-        wait_for(lambda: service.ingest is not None and service.ingest.connected)
-        time.sleep(0.2)
+        wait_for(lambda: service.ingest is not None)
+        assert service.ingest is not None
+        assert service.ingest.wait_subscribed(10)  # central's SUBACK
         history = CaseEvents(msg_id=5, gateway=GATEWAY, ward=WARD, events=[CaseEvent(
             event_id=f"{GATEWAY}:1", case_ref=sos_case_ref(BUTTON_ID, 1, 77), kind="created", at=NOW,
             actor=f"gateway:{GATEWAY}", data={"kind": 1, "people": 2, "vulnerable": 0, "lat": None, "lon": None,

@@ -43,7 +43,7 @@ def test_start_accepts_a_demo_registry_when_allowed(tmp_path: Path, mosquitto: R
 
 def _central_cli(tmp_path: Path, registry: Path) -> int:
     return main(["central", "--registry", str(registry), "--db", str(tmp_path / "central.db"), "--port", "0",
-                 "--broker", "127.0.0.1:1"])
+                 "--broker", "127.0.0.1:1", "--mqtt-insecure-plaintext"])
 
 
 @pytest.mark.unit

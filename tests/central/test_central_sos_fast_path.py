@@ -1,0 +1,175 @@
+"""An SOS overtakes queued telemetry at central: its ACK goes out before the backlog is processed.
+
+In process, without a broker: uplinks go into the UplinkQueue as paho's callback puts them, and the
+IngestWorker publishes into a list. Assertions are on the order of what is published and on what was
+still queued at that moment, never on timing.
+"""
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from central.geo.ward_locator import WardLocator
+from central.ingest.ingest_worker import IngestWorker, Outgoing
+from central.ingest.processor import UplinkProcessor
+from central.ingest.uplink_queue import Taken, UplinkQueue, is_urgent
+from central.store.sqlite import SqliteStore
+from central.telemetry.stations import Station
+from protocol import frames, topics
+from protocol.envelopes import AppAck
+from protocol.registry import NodeRegistry
+from tests.central.central_testkit import (
+    BUTTON_ID,
+    GATEWAY,
+    NOW,
+    SENSOR_ID,
+    SENSOR_KEY,
+    WARD,
+    make_uplink,
+    vector_hex,
+)
+
+BACKLOG = 20_000
+SOS_MSG_ID = 1_000_000
+ACK_TOPIC = topics.downlink(WARD, GATEWAY, BUTTON_ID)
+
+
+def telemetry(n: int) -> list[tuple[str, bytes]]:
+    """``n`` water-level uplinks of the Kim Long sensor (distinct sequence numbers)."""
+    out = []
+    for i in range(n):
+        frame = frames.Frame(SENSOR_ID, 1, i % 0xFFFF + 1, int(NOW.timestamp()) - n + i, frames.WaterLevel(7000, 90))
+        out.append(make_uplink(frames.encode(frame, SENSOR_KEY).hex(), i + 1))
+    return out
+
+
+@dataclass
+class Recorder:
+    """The publish hook: what was published, and the queue's length when the button's ACK went out."""
+
+    uplinks: UplinkQueue
+    published: list[Outgoing] = field(default_factory=list)
+    queued_at_ack: int | None = None
+    telemetry_acks_before_ack: int | None = None
+    acked: threading.Event = field(default_factory=threading.Event)
+    first_telemetry_ack: threading.Event = field(default_factory=threading.Event)
+
+    def __call__(self, messages: Sequence[Outgoing]) -> None:
+        for topic, payload, retain in messages:
+            if topic == ACK_TOPIC and not self.acked.is_set():
+                self.queued_at_ack = len(self.uplinks)
+                self.telemetry_acks_before_ack = self.telemetry_acks()
+                self.acked.set()
+            self.published.append((topic, payload, retain))
+            if topic == topics.app_ack(WARD, GATEWAY) and SOS_MSG_ID not in AppAck.model_validate_json(payload).msg_ids:
+                self.first_telemetry_ack.set()
+
+    def telemetry_acks(self) -> int:
+        return sum(1 for topic, _, _ in self.published if topic == topics.app_ack(WARD, GATEWAY))
+
+
+@pytest.fixture
+def processor(
+    registry: NodeRegistry, locator: WardLocator, stations: dict[str, Station], sqlite_store: SqliteStore
+) -> UplinkProcessor:
+    return UplinkProcessor(registry, locator, stations, sqlite_store, clock=lambda: NOW)
+
+
+@pytest.fixture
+def uplinks() -> UplinkQueue:
+    return UplinkQueue(batch_max=500, batch_max_bytes=256_000, batch_wait_s=0.02)
+
+
+@pytest.fixture
+def recorder(uplinks: UplinkQueue) -> Recorder:
+    return Recorder(uplinks)
+
+
+@pytest.fixture
+def worker(processor: UplinkProcessor, uplinks: UplinkQueue, recorder: Recorder) -> Iterator[IngestWorker]:
+    w = IngestWorker(processor, uplinks, recorder)
+    yield w
+    w.stop()
+
+
+@pytest.mark.unit
+def test_urgent_topics_are_told_apart_by_their_leaf() -> None:
+    assert [is_urgent(topics.uplink(WARD, GATEWAY, leaf)) for leaf in ("sos", "sos_cancel", "case_events")] == [
+        True, True, True]
+    assert [is_urgent(topics.uplink(WARD, GATEWAY, leaf)) for leaf in ("water_level", "batch", "node_status")] == [
+        False, False, False]
+
+
+@pytest.mark.unit
+def test_queue_hands_out_an_sos_before_a_full_telemetry_backlog_then_the_backlog_in_order() -> None:
+    uplinks = UplinkQueue(batch_max=500, batch_max_bytes=256_000, batch_wait_s=60.0)  # a wait it must cut short
+    backlog = telemetry(1200)
+    for topic, payload in backlog:
+        uplinks.put(topic, payload)
+    sos = make_uplink(vector_hex("sos_trapped_no_gps"), SOS_MSG_ID)
+    uplinks.put(*sos)
+    first = uplinks.take(idle_timeout_s=1.0)
+    assert first is not None
+    assert (first.urgent, first.uplinks) == (True, [sos])
+    uplinks.close()  # no more coming: hand out the rest without waiting for batches to fill
+    handed: list[tuple[str, bytes]] = []
+    while (taken := uplinks.take(idle_timeout_s=0.0)) is not None:
+        assert not taken.urgent
+        assert len(taken.uplinks) <= 500
+        handed += taken.uplinks
+    assert handed == backlog
+
+
+@pytest.mark.unit
+def test_an_sos_cuts_short_the_wait_for_a_telemetry_batch_to_fill() -> None:
+    uplinks = UplinkQueue(batch_max=500, batch_max_bytes=256_000, batch_wait_s=600.0)
+    uplinks.put(*telemetry(1)[0])
+    got: list[object] = []
+    taker = threading.Thread(target=lambda: got.append(uplinks.take(idle_timeout_s=600.0)))
+    taker.start()
+    sos = make_uplink(vector_hex("sos_trapped_no_gps"), SOS_MSG_ID)
+    uplinks.put(*sos)
+    taker.join(timeout=30)  # far below the 600 s batch wait
+    assert not taker.is_alive()
+    assert [(t.urgent, t.uplinks) for t in got if isinstance(t, Taken)] == [(True, [sos])]
+    assert len(uplinks) == 1  # the reading waits for the next batch
+
+
+@pytest.mark.unit
+def test_sos_is_acked_before_a_queued_backlog_of_20000_readings(
+    uplinks: UplinkQueue, recorder: Recorder, worker: IngestWorker, sqlite_store: SqliteStore
+) -> None:
+    for topic, payload in telemetry(BACKLOG):
+        uplinks.put(topic, payload)
+    uplinks.put(*make_uplink(vector_hex("sos_trapped_no_gps"), SOS_MSG_ID))
+    worker.start()
+    assert recorder.acked.wait(30)
+    # The ACK was the first thing published, with the whole backlog still queued behind it.
+    assert recorder.published[0][0] == ACK_TOPIC
+    assert (recorder.queued_at_ack, recorder.telemetry_acks_before_ack) == (BACKLOG, 0)
+    sos_app_ack = AppAck.model_validate_json(recorder.published[1][1])
+    assert sos_app_ack.msg_ids == [SOS_MSG_ID]  # its own transaction: no reading shares its commit
+    worker.stop()
+    assert worker.urgent_batches == 1
+    assert sqlite_store.stats().sos_cases == 1
+
+
+@pytest.mark.unit
+def test_sos_overtakes_the_backlog_while_the_worker_is_busy_with_it(
+    uplinks: UplinkQueue, recorder: Recorder, worker: IngestWorker
+) -> None:
+    for topic, payload in telemetry(BACKLOG):
+        uplinks.put(topic, payload)
+    worker.start()
+    assert recorder.first_telemetry_ack.wait(30)  # the worker is into the backlog
+    batches_when_sos_came = worker.batches
+    uplinks.put(*make_uplink(vector_hex("sos_trapped_no_gps"), SOS_MSG_ID))
+    assert recorder.acked.wait(30)
+    worker.stop()
+    # At most the batch in hand when the SOS came was finished first; the rest of the backlog waited.
+    assert recorder.telemetry_acks_before_ack is not None
+    assert recorder.telemetry_acks_before_ack <= batches_when_sos_came + 1
+    assert recorder.queued_at_ack is not None
+    assert recorder.queued_at_ack >= BACKLOG - 500 * (batches_when_sos_came + 1)
