@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -99,6 +99,20 @@ class RunningBroker:
         if username is None:
             raise BrokerError("this broker refuses anonymous clients: ask for a named identity")
         return MqttEndpoint(host, port, username, BrokerAuth(self.directory).password(username), self.ca_file)
+
+    def password_file(self, username: str) -> Path:
+        """The 0600 file holding ``username``'s password (for ``--mqtt-password-file``)."""
+        if self.directory is None:
+            raise BrokerError("the plaintext baseline broker has no identities")
+        return BrokerAuth(self.directory).secret_path(username)
+
+    def cli_args(self, username: str, host: str | None = None, port: int | None = None) -> list[str]:
+        """``floodmesh central|gateway`` flags that connect as ``username`` (optionally via a proxy)."""
+        where = ["--broker", f"{host or self.host}:{port or self.port}"]
+        if self.directory is None:
+            return [*where, "--mqtt-insecure-plaintext"]
+        return [*where, "--mqtt-username", username, "--mqtt-password-file", str(self.password_file(username)),
+                "--mqtt-ca", str(self.ca_file)]
 
     def endpoint_for_central(self) -> MqttEndpoint:
         """Central's identity on this broker."""
@@ -248,3 +262,10 @@ def start_broker(
     known = frozenset(i.username for i in BrokerAuth(workdir).identities()) if not insecure_plaintext else frozenset()
     return RunningBroker(kind=kind, host=host, port=port, process=process, log_path=log_path,
                          directory=None if insecure_plaintext else workdir, loaded=set(known))
+
+
+def settings_fields(endpoint: MqttEndpoint) -> dict[str, Any]:
+    """``endpoint`` as the flat ``broker_*``/``mqtt_*`` fields of CentralSettings and GatewaySettings."""
+    return {"broker_host": endpoint.host, "broker_port": endpoint.port, "mqtt_username": endpoint.username,
+            "mqtt_password": endpoint.password, "mqtt_ca_file": endpoint.ca_file, "mqtt_cert_file": endpoint.cert_file,
+            "mqtt_key_file": endpoint.key_file, "mqtt_insecure_plaintext": endpoint.insecure_plaintext}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from floodmesh.broker import BrokerKind
+from floodmesh.broker_cli import add_mqtt_client_flags, mqtt_settings
 from gateway.service import GatewaySettings
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def _cmd_central(args: argparse.Namespace) -> int:
     layer = {"wards_path": args.wards, "authorities_path": args.authorities}
     run(CentralSettings(db_path=args.db, broker_host=host, broker_port=port, api_host=args.host,
                         api_port=args.port, registry_path=args.registry, database_url=args.database_url,
-                        **{k: v for k, v in layer.items() if v is not None}))
+                        **mqtt_settings(args), **{k: v for k, v in layer.items() if v is not None}))
     return 0
 
 
@@ -73,7 +74,7 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
 
     host, port = args.broker
     settings = GatewaySettings(ward=args.ward, gateway_id=args.gateway, outbox_path=args.outbox,
-                               broker_host=host, broker_port=port)
+                               broker_host=host, broker_port=port, **mqtt_settings(args))
     run_gateway(settings, _radio_link(args.radio), NodeRegistry.load(args.registry))
     return 0
 
@@ -97,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     central = sub.add_parser("central", help="run central: MQTT ingest, store, API, dashboard")
-    central.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), metavar="HOST:PORT")
+    central.add_argument("--broker", type=_host_port, default=("127.0.0.1", 8883), metavar="HOST:PORT")
+    add_mqtt_client_flags(central, "central")
     central.add_argument("--db", type=Path, default=Path("central.db"), help="SQLite file (the default store)")
     central.add_argument("--database-url", default=None, help="postgresql://... to keep cases in PostgreSQL")
     central.add_argument("--registry", type=Path, required=True, help="node registry JSON")
@@ -110,19 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="run a ward gateway beside its radio")
     gateway.add_argument("--ward", required=True)
     gateway.add_argument("--gateway", required=True)
-    gateway.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), metavar="HOST:PORT")
+    gateway.add_argument("--broker", type=_host_port, default=("127.0.0.1", 8883), metavar="HOST:PORT")
+    add_mqtt_client_flags(gateway, None)
     gateway.add_argument("--radio", type=_radio_spec, required=True, help="serial:/dev/ttyUSB0 or tcp:HOST[:PORT]")
     gateway.add_argument("--registry", type=Path, required=True)
     gateway.add_argument("--outbox", type=Path, default=Path("outbox.db"), help="durable outbox (SQLite)")
     gateway.set_defaults(func=_cmd_gateway)
 
     from edge_nodes.commands import add_parser as add_nodes_parser
+    from floodmesh.broker_cli import add_parser as add_broker_parser
     from floodmesh.users_cli import add_users_parser
     from floodmesh.wards_cli import add_parser as add_wards_parser
 
     add_nodes_parser(sub)
     add_wards_parser(sub)
     add_users_parser(sub)
+    add_broker_parser(sub)
     return parser
 
 

@@ -7,22 +7,30 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from protocol.mqtt_endpoint import MqttEndpoint
+
 
 class MqttPeer:
-    """Subscribes to ``topic_filter`` and records (topic, payload) pairs."""
+    """Subscribes to ``topic_filter`` as ``endpoint``'s identity and records (topic, payload) pairs."""
 
-    def __init__(self, host: str, port: int, topic_filter: str, client_id: str = "test-peer") -> None:
+    def __init__(self, endpoint: MqttEndpoint, topic_filter: str, client_id: str = "test-peer") -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        endpoint.configure(self.client)
+        self.granted: list[bool] = []  # per SUBACK: whether the broker granted the subscription
         self.client.on_connect = lambda c, *_: c.subscribe(topic_filter, qos=1)
-        self.client.on_subscribe = lambda *_: self._subscribed.set()
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
-        self.client.connect(host, port)
+        self.client.connect(endpoint.host, endpoint.port)
         self.client.loop_start()
         if not self._subscribed.wait(10):
             raise TimeoutError("test peer could not subscribe")
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[object], _p: object) -> None:
+        self.granted = [not getattr(r, "is_failure", True) for r in reasons]
+        self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:

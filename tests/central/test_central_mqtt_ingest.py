@@ -2,6 +2,7 @@
 
 import json
 import queue
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from central.service import CentralService
 from central.store.base import CentralStore
 from central.store.connect import open_store
 from central.store.sqlite import SqliteStore
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from protocol import frames, topics
 from protocol.envelopes import AppAck, CaseEvent, CaseEvents, Downlink, WardDirectory, sos_case_ref
 from protocol.registry import NodeRegistry
@@ -36,17 +37,30 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
 @pytest.fixture
 def gateway(mosquitto: RunningBroker) -> Iterator[tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"]]:
     """A stand-in gateway: subscribed to its downlinks and app acks."""
-    inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-gateway")
-    client.on_message = lambda _c, _u, msg: inbox.put(msg)
-    client.connect(mosquitto.host, mosquitto.port)
-    client.loop_start()
-    for topic in (topics.downlink_filter(WARD, GATEWAY), topics.app_ack(WARD, GATEWAY)):
-        client.subscribe(topic, qos=1)
-    time.sleep(0.2)  # let the SUBACKs land before anything is published
+    client, inbox = stand_in_gateway(mosquitto, WARD, GATEWAY)
     yield client, inbox
     client.disconnect()
     client.loop_stop()
+
+
+def stand_in_gateway(
+    broker: RunningBroker, ward: str, gateway: str
+) -> tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"]:
+    """A connected paho client with ``gateway``'s own identity, subscribed to its downlinks and app acks."""
+    inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{gateway}")
+    endpoint = broker.add_gateway(ward, gateway)
+    endpoint.configure(client)
+    subacks = threading.Semaphore(0)
+    client.on_message = lambda _c, _u, msg: inbox.put(msg)
+    client.on_subscribe = lambda *_: subacks.release()
+    client.connect(endpoint.host, endpoint.port)
+    client.loop_start()
+    for topic in (topics.downlink_filter(ward, gateway), topics.app_ack(ward, gateway)):
+        client.subscribe(topic, qos=1)
+    for _ in range(2):
+        assert subacks.acquire(timeout=10), "the broker never answered the gateway's SUBSCRIBE"
+    return client, inbox
 
 
 def publish(client: mqtt.Client, uplink: tuple[str, bytes]) -> None:
@@ -69,7 +83,7 @@ def test_sos_through_broker_is_stored_acked_and_app_acked(
     store: CentralStore,
 ) -> None:
     client, inbox = gateway
-    ingest = MqttIngest(processor, mosquitto.host, mosquitto.port, client_id="central-test")
+    ingest = MqttIngest(processor, mosquitto.endpoint_for_central(), client_id="central-test")
     ingest.start()
     try:
         wait_for(lambda: ingest.connected)
@@ -102,8 +116,7 @@ def test_central_service_end_to_end(
     settings = CentralSettings(
         db_path=tmp_path / "central.sqlite",
         registry_path=tmp_path / "registry.json",
-        broker_host=mosquitto.host,
-        broker_port=mosquitto.port,
+        **settings_fields(mosquitto.endpoint_for_central()),
         api_port=0,
         client_id="central-service-test",
         database_url=request.getfixturevalue("postgres_url") if backend == "postgres" else None,
@@ -114,7 +127,11 @@ def test_central_service_end_to_end(
         wait_for(lambda: service.ingest is not None and service.ingest.connected)
         time.sleep(0.2)
         publish(client, make_uplink(vector_hex("sos_medical_gps"), 1))
-        publish(client, make_uplink(vector_hex("water_level_kim_long"), 2, ward="19813"))
+        # Kim Long's gauge comes through Kim Long's own gateway: another ward's identity may not publish it.
+        kim_long, _kim_long_inbox = stand_in_gateway(mosquitto, "19813", "gw-19813")
+        publish(kim_long, make_uplink(vector_hex("water_level_kim_long"), 2, ward="19813", gateway="gw-19813"))
+        kim_long.disconnect()
+        kim_long.loop_stop()
         receive(inbox, 2)  # ACK downlink and app ack to gw-kimlong
         wait_for(lambda: service.stats()["readings_stored"] == 1)
         with urllib.request.urlopen(service.api_url + "/api/stats", timeout=5) as resp:  # noqa: S310 - loopback
@@ -147,7 +164,7 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
     )
     settings = CentralSettings(
         db_path=tmp_path / "central.sqlite", registry_path=tmp_path / "registry.json", authorities_path=authorities,
-        broker_host=mosquitto.host, broker_port=mosquitto.port, api_port=0, client_id="central-directory-test",
+        **settings_fields(mosquitto.endpoint_for_central()), api_port=0, client_id="central-directory-test",
     )
     service = CentralService(settings)
     service.start()
@@ -167,8 +184,10 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
     # A gateway that connects later still finds its ward's directory (retained).
     late: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="late-gateway")
+    late_gateway = mosquitto.add_gateway(WARD, "gw-late")
+    late_gateway.configure(sub)
     sub.on_message = lambda _c, _u, msg: late.put(msg)
-    sub.connect(mosquitto.host, mosquitto.port)
+    sub.connect(late_gateway.host, late_gateway.port)
     sub.loop_start()
     sub.subscribe(topics.directory(WARD), qos=1)
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
@@ -38,7 +38,7 @@ def radio() -> Iterator[SimulatedMeshtasticRadio]:
 
 @pytest.fixture
 def central(mosquitto: RunningBroker) -> Iterator[MqttPeer]:
-    peer = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    peer = MqttPeer(mosquitto.endpoint_for_central(), topics.UPLINK_FILTER, "fake-central")
     yield peer
     peer.close()
 
@@ -47,7 +47,7 @@ def test_frames_and_downlinks_cross_the_meshtastic_client(
     tmp_path: Path, mosquitto: RunningBroker, radio: SimulatedMeshtasticRadio, central: MqttPeer
 ) -> None:
     link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **settings_fields(mosquitto.add_gateway(WARD, GW)))
     gw = GatewayService(settings, link, NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]))
     gw.start()
     try:
@@ -74,7 +74,7 @@ def test_floodmesh_gateway_runs_as_a_process_on_a_tcp_radio(
 ) -> None:
     NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]).save(tmp_path / "nodes.json")
     cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GW,
-           "--broker", f"{mosquitto.host}:{mosquitto.port}", "--radio", f"tcp:{radio.host}:{radio.port}",
+           *_gateway_flags(mosquitto), "--radio", f"tcp:{radio.host}:{radio.port}",
            "--registry", str(tmp_path / "nodes.json"), "--outbox", str(tmp_path / "outbox.db")]
     log = (tmp_path / "gateway.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -140,3 +140,8 @@ def test_packets_handed_over_right_after_the_handshake_are_not_lost(radio: Simul
         assert got == [_sos(n) for n in range(5)]
     finally:
         link.close()
+
+
+def _gateway_flags(broker: RunningBroker) -> list[str]:
+    broker.add_gateway(WARD, GW)
+    return broker.cli_args(GW)
