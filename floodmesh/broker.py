@@ -226,6 +226,7 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Po
 def start_broker(
     workdir: Path, prefer: BrokerKind | None = None, host: str = "127.0.0.1", port: int = 0,
     insecure_plaintext: bool = False, gateways: Sequence[tuple[str, str]] = (),
+    cert_hosts: Sequence[str] | None = None,
 ) -> RunningBroker:
     """Start Mosquitto (if installed and not told otherwise) or amqtt on ``host:port`` (0 = free).
 
@@ -233,12 +234,13 @@ def start_broker(
     by a CA in ``workdir``; passwords and an ACL; no anonymous client. Central's identity exists from
     the start, gateways are added with ``RunningBroker.add_gateway``. A ``workdir`` used before keeps
     its CA and identities, so clients of a restarted broker still trust it and get in.
+    ``cert_hosts`` replaces the names in the certificate (default: ``host``, 127.0.0.1, localhost).
     ``gateways`` ((ward, gateway) pairs) get identities before the broker starts (amqtt cannot reload).
     ``insecure_plaintext`` starts an anonymous plaintext broker instead: only for baseline benchmarks.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     if not insecure_plaintext:
-        init_broker_directory(workdir, _cert_hosts(host), datetime.now(UTC))
+        init_broker_directory(workdir, list(cert_hosts or _cert_hosts(host)), datetime.now(UTC))
         for ward, gateway in gateways:
             BrokerAuth(workdir).add(gateway_identity(ward, gateway))
     port = port or free_port(host)

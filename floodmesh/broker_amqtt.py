@@ -7,14 +7,12 @@ reads these only at start: identities must exist before it starts (``start_broke
 """
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from floodmesh.broker_auth import BrokerAuth, acl_rules
-from floodmesh.broker_config import init_broker_directory
-from floodmesh.broker_tls import DEFAULT_HOSTS, TlsFiles
+from floodmesh.broker_tls import TlsFiles
 from floodmesh.secret_files import write_private, write_public
 
 
@@ -30,13 +28,13 @@ def amqtt_acls(auth: BrokerAuth) -> tuple[dict[str, list[str]], dict[str, list[s
 
 
 def amqtt_config(workdir: Path, host: str, port: int, insecure_plaintext: bool) -> Path:
-    """Write amqtt's YAML config (JSON is valid YAML) for ``workdir`` and return its path."""
+    """Write amqtt's YAML config (JSON is valid YAML) for the broker directory ``workdir`` (already
+    initialised by ``init_broker_directory``) and return its path."""
     conf = workdir / "amqtt.yaml"
     listener: dict[str, object] = {"type": "tcp", "bind": f"{host}:{port}"}
     if insecure_plaintext:
         plugins: dict[str, object] = {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
     else:
-        init_broker_directory(workdir, list(dict.fromkeys([host, *DEFAULT_HOSTS])), datetime.now(UTC))
         tls, auth = TlsFiles.under(workdir), BrokerAuth(workdir)
         hasher = Argon2Hasher()
         hashes = "".join(f"{i.username}:{hasher.hash(auth.password(i.username))}\n" for i in auth.identities())
