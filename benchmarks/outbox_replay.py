@@ -75,8 +75,9 @@ def _drain_rate(
     _fill_outbox(outbox, registry, n)
     central = _start_central(broker, workdir)
     radio = SimulatedMeshtasticRadio(0x0F000001)
+    broker.add_gateway(WARD, GATEWAY)
     cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GATEWAY,
-           "--broker", f"{broker.host}:{broker.port}", "--radio", f"tcp:{radio.host}:{radio.port}",
+           *broker.cli_args(GATEWAY), "--radio", f"tcp:{radio.host}:{radio.port}",
            "--registry", str(workdir / "nodes.json"), "--outbox", str(outbox)]
     t0 = time.perf_counter()
     gateway = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.readings import qc_passing_readings, station_sites
-from benchmarks.telemetry_throughput import _broker_rate, rules_work
+from benchmarks.telemetry_throughput import _broker_rate, _identity, rules_work
 from central.core.config import DATA_DIR
 from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
@@ -73,15 +73,16 @@ def _ingest_rate(broker: RunningBroker, workdir: Path, lines: list[str], registr
     store = CentralStore(workdir / f"central-{telemetry.name}.sqlite")
     counting = _Counting(telemetry)
     processor = UplinkProcessor(registry, locator, stations, store, telemetry=counting)
-    ingest = MqttIngest(processor, broker.host, broker.port, client_id=f"bench-{telemetry.name}")
+    ingest = MqttIngest(processor, broker.endpoint_for_central(), client_id=f"bench-{telemetry.name}")
     ingest.start()
     try:
         _wait(lambda: ingest.connected, 30)
         time.sleep(0.5)  # let the subscription land
         pub = shutil.which("mosquitto_pub") or "mosquitto_pub"
         t0 = time.perf_counter()
-        subprocess.run([pub, "-h", broker.host, "-p", str(broker.port), "-q", "1", "-t",
-                        topics.uplink(WARD, GATEWAY, "water_level"), "-l"], input="\n".join(lines).encode(), check=True)
+        subprocess.run([pub, "-h", broker.host, "-p", str(broker.port), *_identity(broker.add_gateway(WARD, GATEWAY)),
+                        "-q", "1", "-t", topics.uplink(WARD, GATEWAY, "water_level"), "-l"],
+                       input="\n".join(lines).encode(), check=True)
         _wait(lambda: counting.written >= len(lines), 600)
         rate = len(lines) / (time.perf_counter() - t0)
         return rate, rules_work(dataclasses.asdict(store.stats()), len(lines))

@@ -6,6 +6,11 @@ of the broker's own rate the whole pipeline keeps (verification, durable outbox,
 dedupe, SQLite commit and the end-to-end acknowledgement included). The readings pass central's
 quality control (``benchmarks/readings.py``), so the flood rules run on every one: ``qc_passed`` and
 ``rules_evaluated`` (from central's /api/stats) must equal ``readings``, or the run fails.
+
+Both are measured on the secured broker (TLS, one password per identity, ACL), as deployed; the
+pipeline is measured again on an anonymous plaintext broker, and ``ratio_tls`` says what share of
+that rate the secured transport keeps. The pipeline runs alternate (plain, secure, plain, secure,
+half the readings each) so neither pays the machine's warm-up alone.
 """
 
 import os
@@ -23,11 +28,12 @@ import httpx
 
 from benchmarks.readings import qc_passing_readings, station_sites
 from edge_nodes.fleet import build_fleet
-from floodmesh.broker import RunningBroker, free_port, start_broker
+from floodmesh.broker import RunningBroker, free_port, settings_fields, start_broker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
 from protocol.envelopes import Uplink
+from protocol.mqtt_endpoint import MqttEndpoint
 from protocol.registry import NodeRegistry
 
 WARD = "19813"
@@ -45,9 +51,9 @@ def _pipeline_rate(broker: RunningBroker, workdir: Path, n: int) -> tuple[float,
     registry.save(workdir / "nodes.json")
     central = _start_central(broker, workdir)
     air = Air()
-    gw = GatewayService(
-        GatewaySettings(ward=WARD, gateway_id=f"gw-{WARD}", outbox_path=workdir / "outbox.db", broker_host=broker.host,
-                        broker_port=broker.port), SimRadioLink(air, 1), registry)
+    identity = settings_fields(broker.add_gateway(WARD, f"gw-{WARD}"))
+    gw = GatewayService(GatewaySettings(ward=WARD, gateway_id=f"gw-{WARD}", outbox_path=workdir / "outbox.db",
+                                        **identity), SimRadioLink(air, 1), registry)
     gw.start()
     try:
         _wait(lambda: gw.stats()["connected"] is True, 30)
@@ -77,7 +83,7 @@ class _CentralProcess:
 
 def _start_central(broker: RunningBroker, workdir: Path) -> _CentralProcess:
     port = free_port()
-    cmd = [sys.executable, "-m", "floodmesh", "central", "--broker", f"{broker.host}:{broker.port}",
+    cmd = [sys.executable, "-m", "floodmesh", "central", *broker.cli_args("central"),
            "--db", str(workdir / "central.db"), "--registry", str(workdir / "nodes.json"), "--port", str(port)]
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
     central = _CentralProcess(process, f"http://127.0.0.1:{port}")
@@ -121,12 +127,21 @@ def _broker_rate(broker: RunningBroker, n: int, payload: str) -> float:
         raise RuntimeError("mosquitto_pub/mosquitto_sub not installed (apt-get install mosquitto-clients)")
     topic = topics.uplink(WARD, "gw-baseline", "water_level")
     common = ["-h", broker.host, "-p", str(broker.port), "-t", topic, "-q", "1"]
-    consumer = subprocess.Popen([sub, *common, "-C", str(n)], stdout=subprocess.DEVNULL)
+    consumer = subprocess.Popen([sub, *common, *_identity(broker.endpoint_for_central()), "-C", str(n)],
+                                stdout=subprocess.DEVNULL)
     time.sleep(0.5)  # let the subscription land before the first publish
     t0 = time.perf_counter()
-    subprocess.run([pub, *common, "--repeat", str(n), "-m", payload], check=True)
+    subprocess.run([pub, *common, *_identity(broker.add_gateway(WARD, "gw-baseline")), "--repeat", str(n),
+                    "-m", payload], check=True)
     consumer.wait(timeout=600)
     return n / (time.perf_counter() - t0)
+
+
+def _identity(endpoint: MqttEndpoint) -> list[str]:
+    # -P puts the password in argv: acceptable only for this throwaway benchmark broker.
+    if endpoint.insecure_plaintext or endpoint.ca_file is None:
+        return []
+    return ["--cafile", str(endpoint.ca_file), "-u", str(endpoint.username), "-P", str(endpoint.password)]
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> None:
@@ -139,17 +154,30 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, poll_s: float = 0.05)
 
 
 def run(n: int | None = None) -> dict[str, object]:
-    """Measure both rates on one Mosquitto and return the JSON-able result."""
+    """Measure the rates on a secured and on a plaintext Mosquitto and return the JSON-able result."""
     n = n or int(os.environ.get("FLOODMESH_BENCH_READINGS", "20000"))
     workdir = Path(tempfile.mkdtemp(prefix="floodmesh-bench-"))
-    broker = start_broker(workdir / "broker", prefer="mosquitto")
     try:
-        sample = Uplink(msg_id=1, gateway="gw-baseline", ward=WARD, received_at=datetime.now(UTC), rssi=-90, snr=7.5,
-                        frame=frames.encode(frames.Frame(1, 1, 1, 1, frames.WaterLevel(1, 1)), b"k" * 16).hex())
-        raw = _broker_rate(broker, n, sample.model_dump_json())
-        ours, stats = _pipeline_rate(broker, workdir, n)
+        plain = start_broker(workdir / "plain" / "broker", prefer="mosquitto", insecure_plaintext=True)
+        broker = start_broker(workdir / "secure" / "broker", prefer="mosquitto")
+        try:
+            sample = Uplink(msg_id=1, gateway="gw-baseline", ward=WARD, received_at=datetime.now(UTC), rssi=-90,
+                            snr=7.5, frame=frames.encode(frames.Frame(1, 1, 1, 1, frames.WaterLevel(1, 1)),
+                                                         b"k" * 16).hex())
+            raw = _broker_rate(broker, n, sample.model_dump_json())
+            half = n // 2
+            timed: dict[str, list[float]] = {"plain": [], "secure": []}
+            stats: dict[str, Any] = {}
+            for round_no in range(2):
+                for name, which in (("plain", plain), ("secure", broker)):
+                    rate, stats[name] = _pipeline_rate(which, workdir / name / str(round_no), half)
+                    timed[name].append(half / rate)
+            ours = 2 * half / sum(timed["secure"])
+            ours_plain = 2 * half / sum(timed["plain"])
+        finally:
+            broker.stop()
+            plain.stop()
     finally:
-        broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return {
         "name": "telemetry_throughput",
@@ -157,6 +185,8 @@ def run(n: int | None = None) -> dict[str, object]:
         "readings_per_s": round(ours, 1),
         "broker_msgs_per_s": round(raw, 1),
         "ratio": round(ours / raw, 4),
-        **rules_work(stats, n),
+        **rules_work(stats["secure"], half),
+        "readings_per_s_plaintext": round(ours_plain, 1),
+        "ratio_tls": round(ours / ours_plain, 4),
         "broker": broker.kind,
     }

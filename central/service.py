@@ -73,7 +73,7 @@ class CentralService:
         def announce() -> list[tuple[str, str, bool]]:
             return [(*directory.message(WardDirectory.model_validate_json(raw)), True) for raw in store.directories()]
 
-        ingest = self.ingest = MqttIngest(processor, s.broker_host, s.broker_port, s.client_id, announce=announce)
+        ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce)
         ingest.start()
         self.deadlines = DeadlineWatch(processor.check_deadlines, s.deadline_check_s)
         self.deadlines.start()

@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     from gateway.radio.base import RadioLink
 
 _BROKERS: tuple[BrokerKind, ...] = ("mosquitto", "amqtt")
+_MQTT_FLAGS = {"mqtt_ca_file": ["--mqtt-ca"], "mqtt_cert_file": ["--mqtt-cert"], "mqtt_key_file": ["--mqtt-key"]}
 # The flags these commands had before they were built from the settings models, kept as aliases.
 _CENTRAL_FLAGS = {"db_path": ["--db"], "registry_path": ["--registry"], "api_host": ["--host"],
                   "api_port": ["--port"], "wards_path": ["--wards"], "authorities_path": ["--authorities"],
-                  "telemetry_backend": ["--telemetry"]}
-_GATEWAY_FLAGS = {"gateway_id": ["--gateway"], "outbox_path": ["--outbox"], "registry_path": ["--registry"]}
+                  "telemetry_backend": ["--telemetry"], **_MQTT_FLAGS}
+_GATEWAY_FLAGS = {"gateway_id": ["--gateway"], "outbox_path": ["--outbox"], "registry_path": ["--registry"],
+                  **_MQTT_FLAGS}
 
 
 def _host_port(value: str) -> tuple[str, int]:
@@ -131,12 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.set_defaults(func=_cmd_gateway)
 
     from edge_nodes.commands import add_parser as add_nodes_parser
+    from floodmesh.broker_cli import add_parser as add_broker_parser
     from floodmesh.users_cli import add_users_parser
     from floodmesh.wards_cli import add_parser as add_wards_parser
 
     add_nodes_parser(sub)
     add_wards_parser(sub)
     add_users_parser(sub)
+    add_broker_parser(sub)
     return parser
 
 

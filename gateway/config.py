@@ -24,7 +24,7 @@ class GatewaySettings(ProcessSettings):
     gateway_id: str
     outbox_path: Path = Path("outbox.db")  # the durable outbox (SQLite)
     broker_host: str = "127.0.0.1"
-    broker_port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    broker_port: Annotated[int, Field(ge=1, le=65535)] = 8883  # MQTT over TLS (mqtts)
     # Bounded in-flight window: paho loses QoS 1 messages past 65,535 in flight.
     window: Annotated[int, Field(ge=1, le=65535)] = 8000
     # Unacknowledged this long (central down, a broker that lost them) -> publish again.

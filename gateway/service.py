@@ -72,6 +72,8 @@ class GatewayService:
         self._guard = ReplayGuard(self._outbox.seen())
         self._last_downlink: dict[int, bytes] = {}
         self._connected = False
+        self._endpoint = settings.mqtt_endpoint()  # fails at construction, not in paho's thread, when unusable
+        self._broker_refused = self._broker_unreachable = 0  # written only on paho's network thread
         self.rejected: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
         self._client = self._make_client()
@@ -86,12 +88,14 @@ class GatewayService:
     def _make_client(self) -> mqtt.Client:
         s = self.settings
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.gateway_id, clean_session=False)
+        self._endpoint.configure(client)
         client.max_inflight_messages_set(s.window)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         will = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=False).model_dump_json()
         client.will_set(topics.status(s.ward, s.gateway_id), will, qos=1, retain=True)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = lambda *_: self._events.put(_Link(False))
         client.on_message = lambda _c, _u, msg: self._events.put(_Mqtt(msg.topic, bytes(msg.payload)))
         return client
@@ -102,8 +106,7 @@ class GatewayService:
         """Connect to the broker, start the worker, start listening to the radio."""
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.settings.gateway_id}", daemon=True)
         self._thread.start()
-        self._client.connect_async(self.settings.broker_host, self.settings.broker_port,
-                                   keepalive=self.settings.keepalive_s)
+        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.keepalive_s)
         self._client.loop_start()
         self._radio.set_text_handler(lambda heard: self._events.put(_Text(heard)))
         self._radio.start(self._events.put)
@@ -129,6 +132,8 @@ class GatewayService:
             "window": self._publisher.window,
             "resent": self._publisher.congestion.resent,
             "connected": self._connected,
+            "broker_refused": self._broker_refused,
+            "broker_unreachable": self._broker_unreachable,
             "radio": self._radio.state,
             "outbox_pending": self._outbox.count(),
             "in_flight": self._publisher.in_flight,
@@ -153,18 +158,28 @@ class GatewayService:
             sock.close()  # paho leaves a dead connection's socket open once its loop is stopped
         self._client = self._make_client()
         self._publisher.use(self._client)
-        self._client.connect_async(self.settings.broker_host, self.settings.broker_port,
-                                   keepalive=self.settings.keepalive_s)
+        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.keepalive_s)
         self._client.loop_start()
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
-            log.warning("gateway %s: broker refused connection: %s", self.settings.gateway_id, reason)
+            # paho retries with backoff; each refusal is counted and said, never retried in silence.
+            self._broker_refused += 1
+            log.error("gateway %s: broker %s refused us (%s): check mqtt_username and the password file "
+                      "against `floodmesh broker add-gateway` for this gateway", self.settings.gateway_id,
+                      self._endpoint.describe(), reason)
             return
         s = self.settings
         client.subscribe([(topics.downlink_filter(s.ward, s.gateway_id), 1), (topics.app_ack(s.ward, s.gateway_id), 1),
                           (topics.directory(s.ward), 1), (topics.alerts(s.ward), 1)])
         self._events.put(_Link(True))
+
+    def _on_connect_fail(self, _client: mqtt.Client, _u: object) -> None:
+        self._broker_unreachable += 1
+        if self._broker_unreachable == 1 or self._broker_unreachable % 100 == 0:  # an outage is not a log flood
+            log.warning("gateway %s: cannot reach %s (%d attempts): check the backhaul and that the broker runs; "
+                        "with TLS, that mqtt_ca_file is the broker's CA and its certificate names this host",
+                        self.settings.gateway_id, self._endpoint.describe(), self._broker_unreachable)
 
     # --- worker ----------------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ class MqttEndpoint:
         if self.ca_file is not None:
             context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(self.ca_file))
             context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.sslsocket_class = _ClosingSSLSocket
             if self.cert_file is not None and self.key_file is not None:
                 context.load_cert_chain(str(self.cert_file), str(self.key_file))
             client.tls_set_context(context)
@@ -69,6 +70,21 @@ class MqttEndpoint:
         scheme = "mqtts" if self.tls else "mqtt"
         who = f"{self.username}@" if self.username else ""
         return f"{scheme}://{who}{self.host}:{self.port}"
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """An SSL socket that closes itself when its handshake fails.
+
+    paho (2.x) drops the socket of a failed handshake (untrusted CA, wrong host name) without closing
+    it: one leaked descriptor per reconnect attempt of a misconfigured gateway, for hours.
+    """
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

@@ -1,4 +1,4 @@
-"""Files that hold secrets (node keys): written atomically and readable by their owner only.
+"""Files that hold secrets (node keys, broker passwords): written atomically and readable by their owner only.
 
 A key file is written to a temporary file beside it, created 0600 with ``O_EXCL`` (never through an
 existing file or a symlink), flushed to disk, renamed over the old one, and the directory entry flushed
@@ -23,13 +23,23 @@ class ExposedSecretFile(ValueError):
 
 def write_private(path: Path, data: bytes | str) -> None:
     """Replace ``path`` with ``data`` atomically, mode 0600, fsynced (file and directory)."""
+    _replace_atomically(path, data, PRIVATE_MODE)
+
+
+def write_public(path: Path, data: bytes | str) -> None:
+    """The same for a file others may read (certificates, ACL, config): mode 0644."""
+    _replace_atomically(path, data, 0o644)
+
+
+def _replace_atomically(path: Path, data: bytes | str, mode: int) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
     # mkstemp: O_CREAT | O_EXCL, mode 0600, a random name in the same directory (so the rename is atomic).
     fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, PRIVATE_MODE)  # exactly 0600 whatever the umask
+        os.fchmod(fd, mode)  # exactly this mode whatever the umask, before a byte is written
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()

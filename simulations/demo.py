@@ -21,7 +21,7 @@ from central.core.config import DATA_DIR, CentralSettings
 from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton, VirtualWaterLevelSensor
-from floodmesh.broker import BrokerKind, RunningBroker, port_is_free, start_broker
+from floodmesh.broker import BrokerKind, RunningBroker, port_is_free, settings_fields, start_broker
 from gateway.node_keys import load_ward_registry
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
@@ -109,13 +109,14 @@ class Demo:
         # Each officer's handheld has its own PKI keypair; the IOC enrols (pins) it before the floods.
         self._officer_keys = [X25519PrivateKey.generate() for _ in cfg.wards]
         authorities = self._authorities_with_officers()
-        self.broker = start_broker(self.workdir / "broker", prefer=cfg.broker)
+        # The broker is secured as in production: each gateway and central get their own identity.
+        self.broker = start_broker(self.workdir / "broker", prefer=cfg.broker,
+                                   gateways=[(code, f"gw-{code}") for code in cfg.wards])
         api_port = cfg.api_port if cfg.api_port and port_is_free(cfg.api_host, cfg.api_port) else 0
         self.central = CentralService(
             CentralSettings(
                 db_path=self.workdir / "central.db",
-                broker_host=self.broker.host,
-                broker_port=self.broker.port,
+                **settings_fields(self.broker.endpoint_for_central()),
                 api_host=cfg.api_host,
                 api_port=api_port,
                 registry_path=registry_path,
@@ -177,12 +178,13 @@ class Demo:
         if self.broker is None:
             raise RuntimeError("broker not started")
         backhaul = BackhaulLink(self.broker.host, self.broker.port)
+        # TLS passes through the backhaul proxy untouched; the broker's certificate names 127.0.0.1.
+        identity = self.broker.add_gateway(code, f"gw-{code}")
         settings = GatewaySettings(
             ward=code,
             gateway_id=f"gw-{code}",
             outbox_path=self.workdir / f"outbox-{code}.db",
-            broker_host="127.0.0.1",
-            broker_port=backhaul.port,
+            **(settings_fields(identity) | {"broker_host": "127.0.0.1", "broker_port": backhaul.port}),
             autonomy_after_s=10.0,
             allow_demo_registry=True,  # the demo's own throwaway keys
         )

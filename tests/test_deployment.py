@@ -61,8 +61,22 @@ def test_mosquitto_config_is_in_the_repo(compose: dict[str, Any]) -> None:
     src = ROOT / mounts[0].split(":")[0]
     assert src == ROOT / "deploy/mosquitto/mosquitto.conf"
     conf = src.read_text()
-    assert re.search(r"^listener 1883$", conf, re.M)
     assert re.search(r"^persistence true$", conf, re.M)  # QoS 1 sessions survive a broker restart
+
+
+@pytest.mark.unit
+def test_mosquitto_is_tls_only_with_passwords_and_an_acl() -> None:
+    conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
+    settings = [line.split(None, 1) for line in conf.splitlines() if line.strip() and not line.startswith("#")]
+    values = {key: rest for key, *more in settings for rest in more}
+    assert values["allow_anonymous"] == "false"
+    assert values["per_listener_settings"] == "false"  # the three lines above hold for every listener
+    assert values["set_tcp_nodelay"] == "true"
+    for key in ("password_file", "acl_file", "cafile", "certfile", "keyfile"):
+        assert values[key].startswith("/mosquitto/config/floodmesh/")
+    listeners = [rest for key, *more in settings if key == "listener" for rest in more]
+    assert listeners == ["8883"]  # one listener, and it is the TLS one: no plain MQTT port
+    assert values["tls_version"] == "tlsv1.2"
 
 
 @pytest.mark.unit
@@ -81,7 +95,9 @@ def test_central(compose: dict[str, Any]) -> None:
     assert "8080:8080" in svc["ports"]
     cmd = svc["command"].split()
     assert cmd[:2] == ["floodmesh", "central"]
-    assert cmd[cmd.index("--broker") + 1] == "mosquitto:1883"
+    assert cmd[cmd.index("--broker") + 1] == "mosquitto:8883"
+    assert cmd[cmd.index("--mqtt-ca") + 1].startswith("/etc/floodmesh/mqtt/")
+    assert "--mqtt-password" not in cmd  # only ever from a file
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - in a container, for the port mapping
     assert cmd[cmd.index("--db") + 1].startswith("/data/")
     assert any(v.endswith(":/data") for v in svc["volumes"])

@@ -29,7 +29,7 @@ class CentralSettings(ProcessSettings):
     db_path: Path = Path("central.db")  # the embedded SQLite store (and, by default, the SQLite telemetry store)
     registry_path: Path
     broker_host: str = "127.0.0.1"
-    broker_port: Port = 1883
+    broker_port: Port = 8883  # MQTT over TLS (mqtts)
     api_host: str = "127.0.0.1"
     api_port: ListenPort = 8080  # 0 = let the OS pick a free port (tests, demo)
     wards_path: Path = DATA_DIR / "hue_wards.geojson"

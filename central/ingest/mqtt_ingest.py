@@ -19,6 +19,7 @@ from central.ingest.ingest_worker import IngestWorker
 from central.ingest.processor import UplinkProcessor
 from central.ingest.uplink_queue import UplinkQueue
 from protocol import topics
+from protocol.mqtt_endpoint import MqttEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class IngestStatus:
     batches: int
     published: int
     failed_batches: int
+    broker_refused: int  # CONNACKs that said no (bad credentials, not authorised)
+    broker_unreachable: int  # connection attempts that failed before a CONNACK (down, TLS handshake)
     urgent_batches: int = 0  # batches of SOS, cancels and case histories taken ahead of telemetry
 
 
@@ -43,22 +46,24 @@ class MqttIngest:
     def __init__(
         self,
         processor: UplinkProcessor,
-        host: str,
-        port: int,
+        endpoint: MqttEndpoint,
         client_id: str = "central",
         batch_max: int = 500,
         batch_wait_s: float = 0.02,
         announce: Callable[[], Sequence[tuple[str, str, bool]]] | None = None,
     ) -> None:
-        self._host, self._port = host, port
+        self._endpoint = endpoint
         self._uplinks = UplinkQueue(batch_max, BATCH_MAX_BYTES, batch_wait_s)
         self._stop = threading.Event()
         self._subscribed = threading.Event()
         self._worker = IngestWorker(processor, self._uplinks, self.publish, announce)
         self._received = self._published = 0
+        self._refused = self._unreachable = 0  # written only on paho's network thread
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        endpoint.configure(self._client)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
@@ -66,7 +71,7 @@ class MqttIngest:
     def start(self) -> None:
         """Connect in the background (paho retries until the broker is there) and start the worker."""
         self._worker.start()
-        self._client.connect_async(self._host, self._port, keepalive=30)
+        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=30)
         self._client.loop_start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -88,17 +93,19 @@ class MqttIngest:
     def status(self) -> IngestStatus:
         """Connection state and counts."""
         w = self._worker
-        return IngestStatus(
-            self.connected, self._received, w.batches, self._published, w.failed_batches, w.urgent_batches
-        )
+        return IngestStatus(self.connected, self._received, w.batches, self._published, w.failed_batches,
+                            self._refused, self._unreachable, w.urgent_batches)
 
     # paho callbacks: run on paho's network thread, so they only record and enqueue.
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
         if reason.is_failure:
-            log.warning("broker %s:%d refused central: %s", self._host, self._port, reason)
+            # paho retries with backoff; each refusal is counted (ingest status) and said, never silent.
+            self._refused += 1
+            log.error("broker %s refused central (%s): check mqtt_username and mqtt_password_file against "
+                      "`floodmesh broker init`'s secrets/central.password", self._endpoint.describe(), reason)
             return
-        log.info("connected to broker %s:%d", self._host, self._port)
+        log.info("connected to broker %s", self._endpoint.describe())
         self._subscribed.clear()  # set again by this connection's SUBACK
         # Subscribing again on every connect is harmless with a persistent session and needed without one.
         client.subscribe(topics.UPLINK_FILTER, qos=1)
@@ -106,12 +113,19 @@ class MqttIngest:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
         if not self._stop.is_set():
-            log.warning("lost broker %s:%d (%s); paho reconnects", self._host, self._port, reason)
+            log.warning("lost broker %s (%s); paho reconnects", self._endpoint.describe(), reason)
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        self._unreachable += 1
+        if self._unreachable == 1 or self._unreachable % 100 == 0:  # an outage is not a log flood
+            log.warning("cannot reach broker %s (%d attempts): check that it runs; with TLS, that mqtt_ca_file "
+                        "is the broker's CA and its certificate names this host", self._endpoint.describe(),
+                        self._unreachable)
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any) -> None:
         if any(reason.is_failure for reason in reasons):
-            log.warning("broker %s:%d refused central's subscription to %s: %s; check the broker's ACL for "
-                        "central's identity", self._host, self._port, topics.UPLINK_FILTER, reasons)
+            log.warning("broker %s refused central's subscription to %s: %s; check the broker's ACL for "
+                        "central's identity", self._endpoint.describe(), topics.UPLINK_FILTER, reasons)
             return
         self._subscribed.set()
 

@@ -18,11 +18,12 @@ from central.service import CentralService
 from central.store.base import CentralStore
 from central.store.connect import open_store
 from central.store.sqlite import SqliteStore
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from protocol import frames, topics
 from protocol.envelopes import AppAck, CaseEvent, CaseEvents, Downlink, WardDirectory, sos_case_ref
 from protocol.registry import NodeRegistry
 from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, NOW, WARD, make_uplink, vector_hex
+from tests.mqtt_peer import stand_in_gateway
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -36,17 +37,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
 @pytest.fixture
 def gateway(mosquitto: RunningBroker) -> Iterator[tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"]]:
     """A stand-in gateway: subscribed to its downlinks and app acks."""
-    inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-    subacks: queue.Queue[int] = queue.Queue()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-gateway")
-    client.on_message = lambda _c, _u, msg: inbox.put(msg)
-    client.on_subscribe = lambda _c, _u, mid, _r, _p: subacks.put(mid)
-    client.connect(mosquitto.host, mosquitto.port)
-    client.loop_start()
-    mids = {client.subscribe(topic, qos=1)[1] for topic in (topics.downlink_filter(WARD, GATEWAY),
-                                                             topics.app_ack(WARD, GATEWAY))}
-    # Nothing is published before both SUBACKs are in, or the answers would go nowhere.
-    assert {subacks.get(timeout=10) for _ in mids} == mids
+    client, inbox = stand_in_gateway(mosquitto, WARD, GATEWAY)
     yield client, inbox
     client.disconnect()
     client.loop_stop()
@@ -72,7 +63,7 @@ def test_sos_through_broker_is_stored_acked_and_app_acked(
     store: CentralStore,
 ) -> None:
     client, inbox = gateway
-    ingest = MqttIngest(processor, mosquitto.host, mosquitto.port, client_id="central-test")
+    ingest = MqttIngest(processor, mosquitto.endpoint_for_central(), client_id="central-test")
     ingest.start()
     try:
         assert ingest.wait_subscribed(10)  # central's SUBACK
@@ -104,8 +95,7 @@ def test_central_service_end_to_end(
     settings = CentralSettings(
         db_path=tmp_path / "central.sqlite",
         registry_path=tmp_path / "registry.json",
-        broker_host=mosquitto.host,
-        broker_port=mosquitto.port,
+        **settings_fields(mosquitto.endpoint_for_central()),
         api_port=0,
         client_id="central-service-test",
         database_url=request.getfixturevalue("postgres_url") if backend == "postgres" else None,
@@ -117,7 +107,11 @@ def test_central_service_end_to_end(
         assert service.ingest is not None
         assert service.ingest.wait_subscribed(10)  # central's SUBACK
         publish(client, make_uplink(vector_hex("sos_medical_gps"), 1))
-        publish(client, make_uplink(vector_hex("water_level_kim_long"), 2, ward="19813"))
+        # Kim Long's gauge comes through Kim Long's own gateway: another ward's identity may not publish it.
+        kim_long, _kim_long_inbox = stand_in_gateway(mosquitto, "19813", "gw-19813")
+        publish(kim_long, make_uplink(vector_hex("water_level_kim_long"), 2, ward="19813", gateway="gw-19813"))
+        kim_long.disconnect()
+        kim_long.loop_stop()
         receive(inbox, 2)  # ACK downlink and app ack to gw-kimlong
         wait_for(lambda: service.stats()["readings_stored"] == 1)
         with urllib.request.urlopen(service.api_url + "/api/stats", timeout=5) as resp:  # noqa: S310 - loopback
@@ -150,7 +144,7 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
     )
     settings = CentralSettings(
         db_path=tmp_path / "central.sqlite", registry_path=tmp_path / "registry.json", authorities_path=authorities,
-        broker_host=mosquitto.host, broker_port=mosquitto.port, api_port=0, client_id="central-directory-test",
+        **settings_fields(mosquitto.endpoint_for_central()), api_port=0, client_id="central-directory-test",
     )
     service = CentralService(settings)
     service.start()
@@ -171,8 +165,10 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
     # A gateway that connects later still finds its ward's directory (retained).
     late: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="late-gateway")
+    late_gateway = mosquitto.add_gateway(WARD, "gw-late")
+    late_gateway.configure(sub)
     sub.on_message = lambda _c, _u, msg: late.put(msg)
-    sub.connect(mosquitto.host, mosquitto.port)
+    sub.connect(late_gateway.host, late_gateway.port)
     sub.loop_start()
     sub.subscribe(topics.directory(WARD), qos=1)
     try:

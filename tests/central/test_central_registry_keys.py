@@ -7,7 +7,7 @@ import pytest
 
 from central.core.config import CentralSettings
 from central.service import CentralService
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from floodmesh.cli import main
 from protocol.registry import NodeRecord, NodeRegistry, RegistryError
 from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, WARD
@@ -32,7 +32,7 @@ def test_start_refuses_a_demo_registry_before_taking_a_boot_epoch(tmp_path: Path
 def test_start_accepts_a_demo_registry_when_allowed(tmp_path: Path, mosquitto: RunningBroker) -> None:
     service = CentralService(CentralSettings(
         db_path=tmp_path / "central.db", registry_path=_registry_file(tmp_path, demo=True), api_port=0,
-        broker_host=mosquitto.host, broker_port=mosquitto.port, allow_demo_registry=True))
+        **settings_fields(mosquitto.endpoint_for_central()), allow_demo_registry=True))
     service.start()
     try:
         assert httpx.get(f"{service.api_url}/healthz", timeout=5).json()["status"] == "ok"

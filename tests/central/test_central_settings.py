@@ -20,7 +20,7 @@ from central.core.config import CentralSettings
 from floodmesh.broker import RunningBroker, free_port
 from protocol.process_settings import SettingsError, env_name
 from protocol.registry import NodeRegistry
-from tests.central.central_testkit import make_uplink, vector_hex
+from tests.central.central_testkit import GATEWAY, make_uplink, vector_hex
 from tests.central.victoria import export, victoria_metrics
 from tests.mqtt_peer import wait_until
 
@@ -144,7 +144,9 @@ def on_this_host(value: str, workdir: Path, broker: RunningBroker, vm: str, api_
     """A compose value with its container names, volumes and secrets mapped onto this host's loopback."""
     if value.startswith("${"):
         return "test-token"  # a secret the operator passes in
-    return (value.replace("http://influxdb:8086", vm).replace(f"mosquitto:{1883}", f"{broker.host}:{broker.port}")
+    return (value.replace("http://influxdb:8086", vm).replace("mosquitto:8883", f"{broker.host}:{broker.port}")
+            .replace("/etc/floodmesh/mqtt/ca.crt", str(broker.ca_file))
+            .replace("/etc/floodmesh/mqtt/central.password", str(broker.password_file("central")))
             .replace("/data/", f"{workdir}/").replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replaced, not bound
             .replace("8080", str(api_port)))
 
@@ -162,7 +164,7 @@ def test_every_compose_variable_is_a_setting_central_reads(tmp_path: Path, regis
     env = {k: "test-token" if v.startswith("${") else v for k, v in env.items()}
     base = {"registry_path": registry_file}
     defaults = CentralSettings(**base)
-    needed = {"FLOODMESH_MQTT_INSECURE_PLAINTEXT": "true", "FLOODMESH_INFLUX_TOKEN": "x"}
+    needed = {"FLOODMESH_MQTT_INSECURE_PLAINTEXT": "true", "FLOODMESH_INFLUX_TOKEN": "x"}  # the flags' share
     for name, value in env.items():
         field = name.removeprefix("FLOODMESH_").lower()
         assert field in CentralSettings.model_fields, f"{name} is not a setting central reads"
@@ -191,9 +193,11 @@ def test_central_started_like_compose_writes_a_point_to_influx(
     proc = subprocess.Popen([sys.executable, "-m", "floodmesh", "-v", "central", *argv], env=environ,
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="compose-gateway")
+    identity = mosquitto.add_gateway("19813", GATEWAY)
+    identity.configure(publisher)
     connected = threading.Event()
     publisher.on_connect = lambda *_: connected.set()
-    publisher.connect(mosquitto.host, mosquitto.port)
+    publisher.connect(identity.host, identity.port)
     publisher.loop_start()
     try:
         assert connected.wait(10)

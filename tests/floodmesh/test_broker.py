@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from floodmesh.broker import BrokerKind, free_port, port_is_free, start_broker
+from protocol import topics
 from tests.mqtt_peer import MqttPeer, wait_until
 
 pytestmark = pytest.mark.integration
@@ -13,14 +14,20 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize("kind", ["mosquitto", "amqtt"])
 def test_broker_carries_messages(tmp_path: Path, kind: BrokerKind) -> None:
-    with start_broker(tmp_path, prefer=kind) as broker:
+    with start_broker(tmp_path, prefer=kind, gateways=[("19774", "gw-19774")]) as broker:
         assert broker.kind == kind
-        peer = MqttPeer(broker.host, broker.port, "t/#")
+        peer = MqttPeer(broker.endpoint_for_central(), topics.UPLINK_FILTER)
+        gateway = MqttPeer(broker.add_gateway("19774", "gw-19774"), topics.app_ack("19774", "gw-19774"), "gw")
         try:
-            peer.publish("t/1", b"hello")
-            wait_until(lambda: peer.snapshot() == [("t/1", b"hello")], what="message through the broker")
+            gateway.publish(topics.uplink("19774", "gw-19774", "sos"), b"hello")
+            wait_until(lambda: peer.snapshot() == [(topics.uplink("19774", "gw-19774", "sos"), b"hello")],
+                       what="message through the broker")
+            peer.publish(topics.app_ack("19774", "gw-19774"), b"ack")
+            wait_until(lambda: gateway.snapshot() == [(topics.app_ack("19774", "gw-19774"), b"ack")],
+                       what="central's answer through the broker")
         finally:
             peer.close()
+            gateway.close()
     assert broker.process.poll() is not None
 
 

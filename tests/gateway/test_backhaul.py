@@ -10,7 +10,7 @@ import pytest
 from central.core.config import CentralSettings
 from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
-from floodmesh.broker import RunningBroker, start_broker
+from floodmesh.broker import RunningBroker, settings_fields, start_broker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
@@ -36,11 +36,11 @@ def _registry() -> NodeRegistry:
                        sensors_per_station=10, demo_secret=b"backhaul")
 
 
-def _central(tmp_path: Path, broker_host: str, broker_port: int, registry: NodeRegistry) -> World:
+def _central(tmp_path: Path, broker: RunningBroker, registry: NodeRegistry) -> World:
     registry.save(tmp_path / "nodes.json")
     db = tmp_path / "central.db"
     central = CentralService(CentralSettings(db_path=db, registry_path=tmp_path / "nodes.json",
-                                             broker_host=broker_host, broker_port=broker_port, api_port=0,
+                                             **settings_fields(broker.endpoint_for_central()), api_port=0,
                                              allow_demo_registry=True))
     central.start()
     return World(registry, central, db)
@@ -97,12 +97,13 @@ def restartable_broker(tmp_path: Path) -> Iterator[RunningBroker]:
 
 def test_broker_stopped_during_a_burst(tmp_path: Path, restartable_broker: RunningBroker) -> None:
     broker = restartable_broker
-    world = _central(tmp_path, broker.host, broker.port, _registry())
+    world = _central(tmp_path, broker, _registry())
     # The gateway reaches the broker through a proxy only so that the test can hold its reconnection
     # until an observer is listening; the proxy forwards bytes untouched.
     proxy = BackhaulLink(broker.host, broker.port)
     air = Air()
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", proxy.port, retry_s=5)
+    via_proxy = settings_fields(broker.add_gateway(WARD, GW)) | {"broker_host": "127.0.0.1", "broker_port": proxy.port}
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **via_proxy, retry_s=5)
     gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), world.registry)
     gw.start()
     restarted: RunningBroker | None = None
@@ -113,8 +114,9 @@ def test_broker_stopped_during_a_burst(tmp_path: Path, restartable_broker: Runni
         wait_until(lambda: gw.stats()["connected"] is False, what="gateway to notice")
         readings, sos = _burst(air, world.registry)
         wait_until(lambda: gw.stats().get("stored") == READINGS + SOS, what="all frames in the outbox")
-        restarted = start_broker(tmp_path / "broker2", prefer="mosquitto", port=broker.port)
-        observer = MqttPeer(restarted.host, restarted.port, topics.UPLINK_FILTER, "observer")
+        # Same directory: the restarted broker keeps its CA and every identity, as a real one would.
+        restarted = start_broker(tmp_path / "broker", prefer="mosquitto", port=broker.port)
+        observer = MqttPeer(restarted.endpoint_for_central(), topics.UPLINK_FILTER, "observer")
         proxy.refuse = False
         try:
             _delivered(world, readings, sos)
@@ -131,10 +133,12 @@ def test_broker_stopped_during_a_burst(tmp_path: Path, restartable_broker: Runni
 
 
 def test_a_backhaul_that_blackholes_without_closing(tmp_path: Path, mosquitto: RunningBroker) -> None:
-    world = _central(tmp_path, mosquitto.host, mosquitto.port, _registry())
+    world = _central(tmp_path, mosquitto, _registry())
     proxy = BackhaulLink(mosquitto.host, mosquitto.port)
     air = Air()
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", proxy.port, retry_s=5, keepalive_s=2)
+    via_proxy = settings_fields(mosquitto.add_gateway(WARD, GW)) | {"broker_host": "127.0.0.1",
+                                                                     "broker_port": proxy.port}
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **via_proxy, retry_s=5, keepalive_s=2)
     gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), world.registry)
     gw.start()
     try:
@@ -142,7 +146,7 @@ def test_a_backhaul_that_blackholes_without_closing(tmp_path: Path, mosquitto: R
         proxy.blackhole = True
         readings, sos = _burst(air, world.registry)
         wait_until(lambda: gw.stats()["connected"] is False, timeout_s=30, what="the dead link noticed by keepalive")
-        observer = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "observer")
+        observer = MqttPeer(mosquitto.endpoint_for_central(), topics.UPLINK_FILTER, "observer")
         proxy.blackhole = False
         try:
             _delivered(world, readings, sos)

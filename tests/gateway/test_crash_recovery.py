@@ -22,7 +22,7 @@ import pytest
 from central.core.config import CentralSettings
 from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from protocol import frames
 from protocol.mesh import FLOODMESH_PORTNUM
 from protocol.registry import NodeRecord, NodeRegistry
@@ -94,7 +94,7 @@ def central(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[tuple[CentralS
     registry.save(tmp_path / "nodes.json")
     db = tmp_path / "central.db"
     service = CentralService(CentralSettings(db_path=db, registry_path=tmp_path / "nodes.json",
-                                             broker_host=mosquitto.host, broker_port=mosquitto.port, api_port=0))
+                                             **settings_fields(mosquitto.endpoint_for_central()), api_port=0))
     service.start()
     yield service, registry, db
     service.stop()
@@ -109,9 +109,8 @@ def test_kill_9_at_random_moments_loses_nothing_handed_over(
     stream = Stream(radio, registry, rng)
     outbox = tmp_path / "outbox.db"
     cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GW,
-           "--broker", f"{mosquitto.host}:{mosquitto.port}", "--radio", f"tcp:{radio.host}:{radio.port}",
-           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(outbox),
-           "--mqtt-insecure-plaintext"]  # the test broker has no TLS listener
+           *_gateway_flags(mosquitto), "--radio", f"tcp:{radio.host}:{radio.port}",
+           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(outbox)]
     handed_over: set[EventId] = set()
     log = (tmp_path / "gateway.log").open("ab")
     try:
@@ -168,3 +167,8 @@ def _readings(db: Path) -> list[tuple[int, ...]]:
 
 def _sos_at(db: Path) -> set[tuple[int, ...]]:
     return set(_rows(db, "SELECT node_id, boot_epoch, seq FROM events WHERE kind = 'sos'"))
+
+
+def _gateway_flags(broker: RunningBroker) -> list[str]:
+    broker.add_gateway(WARD, GW)
+    return broker.cli_args(GW)

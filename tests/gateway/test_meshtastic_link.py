@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from gateway.radio.base import IncomingText
 from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
 from gateway.service import GatewayService, GatewaySettings
@@ -40,7 +40,7 @@ def radio() -> Iterator[SimulatedMeshtasticRadio]:
 
 @pytest.fixture
 def central(mosquitto: RunningBroker) -> Iterator[MqttPeer]:
-    peer = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    peer = MqttPeer(mosquitto.endpoint_for_central(), topics.UPLINK_FILTER, "fake-central")
     yield peer
     peer.close()
 
@@ -49,7 +49,7 @@ def test_frames_and_downlinks_cross_the_meshtastic_client(
     tmp_path: Path, mosquitto: RunningBroker, radio: SimulatedMeshtasticRadio, central: MqttPeer
 ) -> None:
     link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **settings_fields(mosquitto.add_gateway(WARD, GW)))
     gw = GatewayService(settings, link, NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]))
     gw.start()
     try:
@@ -81,9 +81,8 @@ def test_floodmesh_gateway_runs_as_a_process_on_a_tcp_radio(
 ) -> None:
     NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]).save(tmp_path / "nodes.json")
     cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GW,
-           "--broker", f"{mosquitto.host}:{mosquitto.port}", "--radio", f"tcp:{radio.host}:{radio.port}",
-           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(tmp_path / "outbox.db"),
-           "--mqtt-insecure-plaintext"]  # the test broker has no TLS listener
+           *_gateway_flags(mosquitto), "--radio", f"tcp:{radio.host}:{radio.port}",
+           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(tmp_path / "outbox.db")]
     log = (tmp_path / "gateway.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -173,3 +172,8 @@ def test_pki_proof_and_addressing_of_texts_come_through_the_meshtastic_client(
             radio.inject(OFFICER, TEXT_MESSAGE_PORTNUM, b"42 DONE", to=0xFFFFFFFF, pki_public_key=officer_key)
     finally:
         link.close()
+
+
+def _gateway_flags(broker: RunningBroker) -> list[str]:
+    broker.add_gateway(WARD, GW)
+    return broker.cli_args(GW)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from meshtastic.protobuf import portnums_pb2
 
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields, start_broker
 from gateway.meshtastic_mqtt import (
     DEFAULT_KEY,
     MeshMqttError,
@@ -97,18 +97,21 @@ WARD, GW, BUTTON, NODE_KEY = "19774", "gw-19774", 0x0B000001, b"b" * 16
 
 @pytest.fixture
 def central(mosquitto: RunningBroker) -> Iterator[MqttPeer]:
-    peer = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    peer = MqttPeer(mosquitto.endpoint_for_central(), topics.UPLINK_FILTER, "fake-central")
     yield peer
     peer.close()
 
 
 @pytest.mark.integration
 def test_gateway_takes_frames_from_meshtastic_mqtt(tmp_path: Path, mosquitto: RunningBroker, central: MqttPeer) -> None:
-    link = MeshtasticMqttLink(mosquitto.host, mosquitto.port, "VN", "LongFast", KEY, 0x0F0000AA)
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    # The radios' Meshtastic MQTT is their own broker, not floodmesh's (its payloads are sealed with the
+    # channel key): a separate anonymous one here, explicitly so, beside floodmesh's secured broker.
+    radios_broker = start_broker(tmp_path / "meshtastic-broker", prefer="mosquitto", insecure_plaintext=True)
+    link = MeshtasticMqttLink(radios_broker.host, radios_broker.port, "VN", "LongFast", KEY, 0x0F0000AA)
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **settings_fields(mosquitto.add_gateway(WARD, GW)))
     gw = GatewayService(settings, link, NodeRegistry([NodeRecord(BUTTON, "sos_button", NODE_KEY, WARD)]))
     gw.start()
-    radio = MqttPeer(mosquitto.host, mosquitto.port, "msh/VN/2/e/LongFast/#", "a-radio")
+    radio = MqttPeer(radios_broker.endpoint_for(None), "msh/VN/2/e/LongFast/#", "a-radio")
     try:
         wait_until(lambda: link.state == "up", what="link subscribed")
         sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_000, frames.Sos(1, 2)), NODE_KEY)
@@ -127,3 +130,4 @@ def test_gateway_takes_frames_from_meshtastic_mqtt(tmp_path: Path, mosquitto: Ru
     finally:
         radio.close()
         gw.stop()
+        radios_broker.stop()

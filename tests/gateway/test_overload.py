@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from gateway.outbox import InboundFrame, Outbox
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
@@ -36,12 +36,14 @@ KEY_S, KEY_B = b"s" * 16, b"b" * 16
 
 
 def _gateway_settings(broker: RunningBroker, outbox: Path, **tuning: Any) -> GatewaySettings:
-    return GatewaySettings(WARD, GW, outbox, broker.host, broker.port, **tuning)
+    return GatewaySettings(WARD, GW, outbox, **settings_fields(broker.add_gateway(WARD, GW)), **tuning)
 
 
 def _central_client(broker: RunningBroker, client_id: str) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.connect_async(broker.host, broker.port)
+    endpoint = broker.endpoint_for_central()
+    endpoint.configure(client)
+    client.connect_async(endpoint.host, endpoint.port)
     return client
 
 

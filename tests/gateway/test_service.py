@@ -3,10 +3,11 @@
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
@@ -21,6 +22,12 @@ SENSOR, BUTTON = 0x0A000001, 0x0B000001
 KEY_S, KEY_B = b"s" * 16, b"b" * 16
 
 
+def _settings(tmp_path: Path, broker: RunningBroker, **overrides: Any) -> GatewaySettings:
+    """The gateway's settings with its own identity on ``broker``."""
+    fields = settings_fields(broker.add_gateway(WARD, GW)) | overrides
+    return GatewaySettings(WARD, GW, tmp_path / "outbox.db", **fields)
+
+
 @pytest.fixture
 def registry() -> NodeRegistry:
     return NodeRegistry([NodeRecord(SENSOR, "water_level", KEY_S, WARD), NodeRecord(BUTTON, "sos_button", KEY_B, WARD)])
@@ -33,7 +40,7 @@ def air() -> Air:
 
 @pytest.fixture
 def gateway(tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry) -> Iterator[GatewayService]:
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port, retry_s=2.0)
+    settings = _settings(tmp_path, mosquitto, retry_s=2.0)
     gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), registry)
     gw.start()
     wait_until(lambda: gw.stats()["connected"] is True, what="gateway connected")
@@ -43,7 +50,7 @@ def gateway(tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRe
 
 @pytest.fixture
 def central(mosquitto: RunningBroker) -> Iterator[MqttPeer]:
-    peer = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    peer = MqttPeer(mosquitto.endpoint_for_central(), topics.UPLINK_FILTER, "fake-central")
     yield peer
     peer.close()
 
@@ -88,7 +95,7 @@ def test_sos_overtakes_a_telemetry_backlog(
     tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry, central: MqttPeer
 ) -> None:
     # Frames arrive while the backhaul is down (wrong port), then the gateway restarts connected.
-    offline = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, 1)
+    offline = _settings(tmp_path, mosquitto, broker_port=1)  # nothing listens on port 1
     gw = GatewayService(offline, SimRadioLink(air, 0x0F000001), registry)
     gw.start()
     for seq in range(200):
@@ -97,7 +104,7 @@ def test_sos_overtakes_a_telemetry_backlog(
     air.transmit(BUTTON, sos)
     wait_until(lambda: gw.stats().get("stored") == 201, what="all frames stored offline")
     gw.stop()
-    online = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port, window=50)
+    online = _settings(tmp_path, mosquitto, window=50)
     gw = GatewayService(online, SimRadioLink(air, 0x0F000001), registry)
     gw.start()
     try:
@@ -169,7 +176,7 @@ def test_a_retrying_button_hears_the_last_downlink_again(
 def test_replay_memory_survives_a_restart(
     tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry, central: MqttPeer
 ) -> None:
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    settings = _settings(tmp_path, mosquitto)
     gw = GatewayService(settings, SimRadioLink(air, 0x0F000001), registry)
     gw.start()
     for seq in range(300):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from gateway.radio.base import PacketHandler, TextHandler
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.radio.transmit_queue import TransmitQueue
@@ -133,7 +133,7 @@ def slow_radio_gateway(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[tup
     air, link = Air(), GatedSerialLink()
     receiver = SimRadioLink(air, 0x0F000001)
     link.start = receiver.start  # type: ignore[method-assign]  # hears through the air, writes through the slow port
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **settings_fields(mosquitto.add_gateway(WARD, GW)))
     gw = GatewayService(settings, link, registry)
     gw.start()
     wait_until(lambda: gw.stats()["connected"] is True, what="gateway connected")
@@ -147,7 +147,7 @@ def test_the_worker_handles_1000_packets_while_the_radio_is_busy_writing(
     slow_radio_gateway: tuple[GatewayService, GatedSerialLink, Air], mosquitto: RunningBroker
 ) -> None:
     gw, link, air = slow_radio_gateway
-    central = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
+    central = MqttPeer(mosquitto.endpoint_for_central(), topics.UPLINK_FILTER, "fake-central")
     try:
         central.publish(topics.text_downlink(WARD, GW), TextDownlink(node_id=OFFICER, text="text 0").model_dump_json())
         assert link.writing.wait(10)  # the radio is stuck in its first write

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from edge_nodes.virtual import VirtualSosButton
-from floodmesh.broker import RunningBroker, free_port
+from floodmesh.broker import RunningBroker, free_port, settings_fields
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from gateway.ward_cases import LOCAL_CASE_FLAG
@@ -53,7 +53,9 @@ def registry() -> NodeRegistry:
 def _cut_off_gateway(tmp_path: Path, air: Air, registry: NodeRegistry) -> GatewayService:
     # The directory was synced from central before the floods; the backhaul is gone now.
     (tmp_path / "outbox-directory.json").write_text(DIRECTORY.model_dump_json())
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", free_port())
+    # Nothing listens on that port, so no byte ever crosses it: plaintext is named, and harmless, here.
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", free_port(),
+                               mqtt_insecure_plaintext=True)
     gw = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO), registry)
     gw.start()
     return gw
@@ -110,8 +112,8 @@ def test_the_wards_history_reaches_central_when_the_backhaul_returns(
     wait_until(lambda: button.led == "acknowledged", what="acknowledged locally")
     gw.stop()
 
-    central = MqttPeer(mosquitto.host, mosquitto.port, topics.UPLINK_FILTER, "fake-central")
-    back = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    central = MqttPeer(mosquitto.endpoint_for_central(), topics.UPLINK_FILTER, "fake-central")
+    back = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **settings_fields(mosquitto.add_gateway(WARD, GW)))
     gw = GatewayService(back, SimRadioLink(air, GATEWAY_RADIO), registry)
     gw.start()
     try:
@@ -131,9 +133,9 @@ def test_the_wards_history_reaches_central_when_the_backhaul_returns(
 def test_the_directory_is_synced_from_central_and_cached(
     tmp_path: Path, mosquitto: RunningBroker, registry: NodeRegistry
 ) -> None:
-    central = MqttPeer(mosquitto.host, mosquitto.port, "nothing/#", "central")
+    central = MqttPeer(mosquitto.endpoint_for_central(), "nothing/#", "central")
     central.client.publish(topics.directory(WARD), DIRECTORY.model_dump_json(), qos=1, retain=True).wait_for_publish()
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", mosquitto.host, mosquitto.port)
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **settings_fields(mosquitto.add_gateway(WARD, GW)))
     gw = GatewayService(settings, SimRadioLink(Air(), GATEWAY_RADIO), registry)
     gw.start()
     try:

@@ -14,7 +14,7 @@ from central.core.config import CentralSettings
 from central.service import CentralService
 from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton, VirtualWaterLevelSensor
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames
@@ -48,11 +48,12 @@ def loop(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Loop]:
     registry.save(tmp_path / "nodes.json")
     central = CentralService(CentralSettings(
         db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json",
-        broker_host=mosquitto.host, broker_port=mosquitto.port, api_port=0, allow_demo_registry=True))
+        **settings_fields(mosquitto.endpoint_for_central()), api_port=0, allow_demo_registry=True))
     central.start()
     air = Air()
     gateway = GatewayService(
-        GatewaySettings(KIM_LONG_WARD, "gw-kim-long", tmp_path / "outbox.db", mosquitto.host, mosquitto.port),
+        GatewaySettings(KIM_LONG_WARD, "gw-kim-long", tmp_path / "outbox.db",
+                        **settings_fields(mosquitto.add_gateway(KIM_LONG_WARD, "gw-kim-long"))),
         SimRadioLink(air, 0x0F000001), registry)
     gateway.start()
     api = ioc_client(central)

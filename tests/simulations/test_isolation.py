@@ -21,7 +21,7 @@ from central.service import CentralService
 from central.store.users import add_user
 from edge_nodes.fleet import ButtonSite, build_fleet
 from edge_nodes.virtual import VirtualSosButton
-from floodmesh.broker import RunningBroker
+from floodmesh.broker import RunningBroker, settings_fields
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
 from protocol.registry import NodeRegistry
@@ -69,13 +69,15 @@ def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
     registry = build_fleet([], [ButtonSite(WARD)], demo_secret=b"isolation")
     registry.save(tmp_path / "nodes.json")
     central = CentralService(CentralSettings(
-        db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json", broker_host=mosquitto.host,
-        broker_port=mosquitto.port, api_port=0, authorities_path=_authorities_with_officer(tmp_path),
-        allow_demo_registry=True))
+        db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json",
+        **settings_fields(mosquitto.endpoint_for_central()), api_port=0,
+        authorities_path=_authorities_with_officer(tmp_path), allow_demo_registry=True))
     central.start()
     backhaul = BackhaulLink(mosquitto.host, mosquitto.port)
     air = Air()
-    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", "127.0.0.1", backhaul.port, retry_s=5)
+    via_backhaul = settings_fields(mosquitto.add_gateway(WARD, GW)) | {"broker_host": "127.0.0.1",
+                                                                        "broker_port": backhaul.port}
+    settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **via_backhaul, retry_s=5)
     gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO), registry)
     inbox: list[str] = []
     air.attach_text(OFFICER, lambda heard: inbox.append(heard.text))
