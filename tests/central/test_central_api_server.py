@@ -30,7 +30,8 @@ def _closed_port() -> int:
 def central(tmp_path: Path) -> Iterator[CentralService]:
     service = CentralService(CentralSettings(
         db_path=tmp_path / "central.db", registry_path=tmp_path / "nodes.json", broker_port=_closed_port(),
-        api_host="127.0.0.1", api_port=0, api_body_max_bytes=BODY_CAP))
+        api_host="127.0.0.1", api_port=0, api_body_max_bytes=BODY_CAP,
+        mqtt_insecure_plaintext=True))  # nothing listens on that port: no byte crosses it
     service.start()
     yield service
     service.stop()

@@ -68,7 +68,7 @@ def test_plain_construction_reads_neither_environment_nor_config(
     config.write_text("broker_port = 1001\n", encoding="utf-8")
     monkeypatch.setenv("FLOODMESH_BROKER_PORT", "1002")
     monkeypatch.setenv("FLOODMESH_CONFIG", str(config))
-    assert CentralSettings(registry_path=tmp_path / "nodes.json").broker_port == 1883
+    assert CentralSettings(registry_path=tmp_path / "nodes.json").broker_port == 8883
 
 
 @pytest.mark.unit
