@@ -113,7 +113,9 @@ class CentralService:
         s = self.settings
         sock = _bind(s.api_host, s.api_port)
         self._port = int(sock.getsockname()[1])
-        config = uvicorn.Config(app, host=s.api_host, port=self._port, log_level="warning", ws="none", lifespan="off")
+        proxies = s.api_trusted_proxies.strip()
+        config = uvicorn.Config(app, host=s.api_host, port=self._port, log_level="warning", ws="none", lifespan="off",
+                                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
         server = self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="central-api", daemon=True)
         self._thread.start()

@@ -51,6 +51,9 @@ class CentralSettings(ProcessSettings):
     deadlines_path: Path = DATA_DIR / "deadlines.json"
     deadline_check_s: float = 30.0  # how often open cases are checked against their deadlines
     api_body_max_bytes: int = 64 * 1024  # larger request bodies are refused with 413 (api/body_limit.py)
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses). None by default: a
+    # client could otherwise name any address and slip past the per-client login limit.
+    api_trusted_proxies: str = ""
     # MQTT identity and TLS (see protocol/mqtt_endpoint.py): central's own broker account.
     mqtt_username: str | None = "central"
     mqtt_password: str | None = Field(default=None, repr=False)

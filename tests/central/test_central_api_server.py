@@ -94,3 +94,17 @@ def test_a_chunked_body_is_refused_once_it_passes_the_cap(central: CentralServic
         assert api.get("/api/stats").json()["api_refused_by_reason"] == {"body_too_large": 1}
         small = api.post("/api/session", json={"user": "nobody", "password": "x" * 1000})
         assert small.status_code == 401  # under the cap: read and answered as usual
+
+
+@pytest.mark.integration
+def test_a_forged_x_forwarded_for_does_not_dodge_the_login_limit(central: CentralService) -> None:
+    # No proxy is trusted by default: every attempt counts against the real peer address (127.0.0.1),
+    # whatever address the client claims; each uses a fresh user name so only the per-address limit bites.
+    statuses = []
+    with httpx.Client(base_url=central.api_url, timeout=10) as api:
+        for n in range(12):
+            reply = api.post("/api/session", json={"user": f"nobody{n}", "password": "guess"},
+                             headers={"X-Forwarded-For": f"198.51.100.{n}"})
+            statuses.append(reply.status_code)
+    assert statuses[0] == 401
+    assert statuses[-1] == 429, statuses
