@@ -32,6 +32,7 @@ from gateway.ward_mode import WardMode
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame, FrameError
+from protocol.mqtt_endpoint import release
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,7 @@ class GatewayService:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._client.disconnect()
-        self._client.loop_stop()
+        release(self._client)
         self._outbox.close()
 
     def stats(self) -> dict[str, object]:
@@ -153,9 +153,7 @@ class GatewayService:
         the drain that restarts from it puts every SOS first. The broker keeps our session."""
         old = self._client
         old.loop_stop()
-        sock = old.socket()
-        if sock is not None:
-            sock.close()  # paho leaves a dead connection's socket open once its loop is stopped
+        old._reset_sockets()
         self._client = self._make_client()
         self._publisher.use(self._client)
         self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.keepalive_s)

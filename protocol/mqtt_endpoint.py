@@ -107,3 +107,15 @@ def endpoint_from(
         except (OSError, IndexError) as exc:
             raise EndpointError(f"cannot read the MQTT password file {password_file}: {exc}") from exc
     return MqttEndpoint(host, port, username, password, ca_file, cert_file, key_file, insecure_plaintext)
+
+
+def release(client: mqtt.Client) -> None:
+    """Disconnect, stop the network loop and close every socket the client holds.
+
+    paho leaves its loop's wake-up socket pair (and a dead connection's socket) to ``__del__``; when the
+    client sits in a reference cycle (callbacks bound to their owner), the sockets' own finalizers can
+    run first: file descriptors leak until the cycle collector runs, with a ResourceWarning.
+    """
+    client.disconnect()
+    client.loop_stop()
+    client._reset_sockets()

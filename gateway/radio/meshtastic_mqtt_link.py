@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gateway.meshtastic_mqtt import MeshMqttError, ServiceEnvelopeIntake, build_envelope
 from gateway.radio.base import IncomingText, PacketHandler, RadioPacket, TextHandler
 from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
+from protocol.mqtt_endpoint import release
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,6 @@ class MeshtasticMqttLink:
         self._publish(node_id if node_id is not None else 0xFFFFFFFF, TEXT_MESSAGE_PORTNUM, text.encode("utf-8"))
 
     def close(self) -> None:
-        """Disconnect."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        """Disconnect and release the client's sockets."""
+        release(self._client)
         self.state = "down"

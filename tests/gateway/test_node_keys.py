@@ -49,6 +49,7 @@ def test_a_registry_with_no_node_of_the_ward_is_accepted_with_a_warning(caplog: 
 def _gateway_cli(registry: Path) -> int:
     # The refusal comes before the radio is opened: nothing listens on port 1, and nothing needs to.
     return main(["gateway", "--ward", WARD, "--gateway", f"gw-{WARD}", "--radio", "tcp:127.0.0.1:1",
+                 "--mqtt-insecure-plaintext",  # refused before any connection: no byte crosses it
                  "--registry", str(registry), "--outbox", str(registry.parent / "outbox.db")])
 
 
