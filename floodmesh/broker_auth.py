@@ -142,7 +142,9 @@ class BrokerAuth:
             raise AuthError(f"broker identity {identity.username!r} already exists as {existing}; "
                             "pick another gateway id or remove the old one from identities.json")
         if not self.secret_path(identity.username).exists():
-            write_private(self.secret_path(identity.username), new_password() + "\n")
+            secret = self.secret_path(identity.username)
+            secret.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the folder of secrets: owner only
+            write_private(secret, new_password() + "\n")
         known[identity.username] = identity
         self._write(list(known.values()))
         return self.secret_path(identity.username)

@@ -45,6 +45,7 @@ def test_init_then_add_gateway_reloads_the_running_broker(operator_broker: tuple
     assert probe_connect(_endpoint(directory, port, "central"), timeout_s=5)
     for secret in ("ca.key", "server.key", "passwd", "secrets/central.password"):
         assert stat.S_IMODE((directory / secret).stat().st_mode) == 0o600, secret
+    assert stat.S_IMODE((directory / "secrets").stat().st_mode) == 0o700
     wait_until((directory / "mosquitto.pid").exists, what="the broker's pid file")
 
     assert main(["broker", "add-gateway", "--dir", str(directory), "--ward", "19774", "--gateway", "gw-19774"]) == 0
