@@ -2,7 +2,10 @@
 complete the handshake and see what a real node shows; admin requests, ACK/NAK and PKI behave as on one."""
 
 import base64
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,3 +189,21 @@ def test_serial_interface_on_the_pty_completes_the_handshake_and_gets_acks() -> 
             radio.inject(OFFICER.num, portnums_pb2.PortNum.TEXT_MESSAGE_APP, b"LIST")
     finally:
         radio.close()
+
+
+def test_the_meshtastic_cli_reads_the_radio_over_tcp_and_serial() -> None:
+    """The stock ``meshtastic`` command, as an operator would run it against a real node."""
+    cli = str(Path(sys.executable).parent / "meshtastic")
+    for link in ("tcp", "pty"):
+        radio = _radio(link)
+        try:
+            where = ["--host", f"{radio.host}:{radio.port}"] if link == "tcp" else ["--port", radio.serial_path]
+            shown = subprocess.run([cli, *where, "--info", "--get", "lora.region"], capture_output=True, text=True,
+                                   timeout=60, check=False)
+            assert shown.returncode == 0, shown.stdout + shown.stderr
+            assert "Owner: floodmesh gateway radio !0f0000aa (FMGW)" in shown.stdout
+            assert '"longName": "Kim Long gauge"' in shown.stdout
+            assert 'Index 1: SECONDARY psk=secret { "psk": "' + base64.b64encode(SECONDARY_PSK).decode() in shown.stdout
+            assert f"lora.region: {config_pb2.Config.LoRaConfig.RegionCode.SG_923}" in shown.stdout
+        finally:
+            radio.close()
