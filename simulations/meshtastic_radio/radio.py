@@ -9,6 +9,7 @@ client sent out); a mesh model decides delivery through ``delivery`` and ``repor
 import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Literal
@@ -21,6 +22,7 @@ from simulations.meshtastic_radio.handshake import config_sequence
 from simulations.meshtastic_radio.routing import (
     BROADCAST,
     Delivery,
+    air_ack,
     always_delivered,
     delivery_reply,
     refusal,
@@ -50,6 +52,8 @@ class SimulatedMeshtasticRadio:
         self.on_transmit = on_transmit
         self.delivery = delivery
         self.transmitted: list[mesh_pb2.MeshPacket] = []
+        # Routing ACKs the node itself sent over the air for want_ack packets addressed to it.
+        self.acks_sent: list[mesh_pb2.MeshPacket] = []
         # Packets heard while no client was connected: a radio hands them over right after the
         # handshake, before the client has even finished setting itself up.
         self.waiting: list[tuple[int, int, bytes]] = []
@@ -88,13 +92,15 @@ class SimulatedMeshtasticRadio:
     def inject(
         self, from_num: int, portnum: int, payload: bytes, rssi: int = -95, snr: float = 6.25, *,
         to: int | None = None, channel: int = 0, pki_public_key: bytes | None = None,
-        want_ack: bool = False, hop_start: int = 3, hop_limit: int = 3,
+        want_ack: bool = False, hop_start: int = 3, hop_limit: int = 3, rx_time: int | None = None,
     ) -> int:
         """A packet heard over LoRa: hand it to the connected client as ``FromRadio.packet``; its id.
 
         ``to`` defaults to this radio (a direct message); ``0xFFFFFFFF`` is the whole channel. With
         ``pki_public_key`` the packet is one the firmware decrypted with PKI (Meshtastic 2.5+): it sets
         ``pki_encrypted`` and ``public_key`` (the sender's key, as it knows it) on what it hands over.
+        A want_ack packet for this radio is acknowledged over the air by the node itself (``acks_sent``).
+        ``rx_time`` (epoch seconds) defaults to now; a simulation passes its own clock.
         """
         packet = mesh_pb2.MeshPacket()
         setattr(packet, "from", from_num)  # "from" is a Python keyword
@@ -104,6 +110,7 @@ class SimulatedMeshtasticRadio:
         packet.rx_rssi = rssi
         packet.rx_snr = snr
         packet.want_ack = want_ack
+        packet.rx_time = int(time.time()) if rx_time is None else rx_time
         packet.hop_start = hop_start
         packet.hop_limit = hop_limit
         packet.decoded.portnum = portnum  # type: ignore[assignment,unused-ignore]
@@ -114,6 +121,8 @@ class SimulatedMeshtasticRadio:
             packet.pki_encrypted = True
             packet.public_key = pki_public_key
         self._send(mesh_pb2.FromRadio(id=packet.id, packet=packet))
+        if want_ack and packet.to == self.node_num:
+            self.acks_sent.append(air_ack(self.state, packet))
         return int(packet.id)
 
     def report_delivery(self, packet_id: int, delivery: Delivery) -> None:

@@ -69,6 +69,33 @@ def delivery_reply(state: DeviceState, sent: mesh_pb2.MeshPacket, delivery: Deli
     return routing_reply(state, sent, Error.NONE, from_num=acker)
 
 
+def air_ack(state: DeviceState, heard: mesh_pb2.MeshPacket) -> mesh_pb2.MeshPacket:
+    """The ACK a node transmits for a want_ack packet addressed to it (firmware ReliableRouter)."""
+    ack = mesh_pb2.MeshPacket()
+    setattr(ack, "from", state.node_num)  # "from" is a Python keyword
+    ack.to = getattr(heard, "from")
+    ack.channel = heard.channel
+    ack.priority = mesh_pb2.MeshPacket.Priority.ACK
+    ack.hop_limit = hop_limit_for_response(heard, state.config.lora.hop_limit)
+    ack.decoded.portnum = portnums_pb2.PortNum.ROUTING_APP
+    ack.decoded.request_id = heard.id
+    ack.decoded.payload = mesh_pb2.Routing(error_reason=Error.NONE).SerializeToString()
+    return ack
+
+
+def hop_limit_for_response(heard: mesh_pb2.MeshPacket, hop_limit: int) -> int:
+    """Hops a response gets (firmware ``RoutingModule::getHopLimitForResponse``): the hops the request
+    used, plus two for a way back that may differ, capped at the configured limit unless it used more."""
+    if heard.hop_start < heard.hop_limit:
+        return hop_limit  # no usable hop count on the request
+    used = heard.hop_start - heard.hop_limit
+    if used > hop_limit:
+        return int(used)
+    if heard.hop_start == 0:
+        return 0
+    return int(used + 2) if used + 2 < hop_limit else hop_limit
+
+
 def always_delivered(_packet: mesh_pb2.MeshPacket) -> Delivery:
     """The default mesh: every packet reaches its destination on the first try."""
     return Delivery.ACKED

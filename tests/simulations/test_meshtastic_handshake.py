@@ -10,7 +10,7 @@ from simulations.meshtastic_radio.handshake import (
     SPECIAL_NONCE_ONLY_NODES,
     config_sequence,
 )
-from simulations.meshtastic_radio.routing import Delivery, delivery_reply, refusal
+from simulations.meshtastic_radio.routing import Delivery, air_ack, delivery_reply, hop_limit_for_response, refusal
 
 pytestmark = pytest.mark.unit
 
@@ -79,3 +79,13 @@ def test_an_ack_with_no_error_still_carries_the_error_reason_field() -> None:
 def test_pki_to_the_whole_channel_is_refused() -> None:
     packet = mesh_pb2.MeshPacket(to=0xFFFFFFFF, id=9, pki_encrypted=True)
     assert refusal(STATE, packet) == mesh_pb2.Routing.Error.PKI_FAILED
+
+
+def test_the_node_acks_a_want_ack_packet_back_over_the_hops_it_came() -> None:
+    heard = mesh_pb2.MeshPacket(to=ME, id=31, channel=1, want_ack=True, hop_start=3, hop_limit=2)
+    setattr(heard, "from", 0x0B000001)
+    ack = air_ack(STATE, heard)
+    assert (ack.to, ack.decoded.request_id, ack.channel, ack.hop_limit) == (0x0B000001, 31, 1, 3)
+    assert hop_limit_for_response(mesh_pb2.MeshPacket(hop_start=7, hop_limit=2), 3) == 5  # used more: as many
+    assert hop_limit_for_response(mesh_pb2.MeshPacket(hop_start=0, hop_limit=0), 3) == 0  # a direct request
+    assert hop_limit_for_response(mesh_pb2.MeshPacket(hop_start=3, hop_limit=3), 7) == 2  # zero hops used, +2

@@ -12,6 +12,7 @@ import pytest
 from meshtastic.protobuf import admin_pb2, apponly_pb2, channel_pb2, config_pb2, mesh_pb2, portnums_pb2
 from meshtastic.serial_interface import SerialInterface
 from meshtastic.tcp_interface import TCPInterface
+from pubsub import pub
 
 from simulations.meshtastic_radio import (
     ChannelSpec,
@@ -181,7 +182,19 @@ def test_serial_interface_on_the_pty_completes_the_handshake_and_gets_acks() -> 
                             onResponse=got.append, onResponseAckPermitted=True)
             wait_until(lambda: len(got) == 1, what="the ACK over the serial port")
             assert got[0]["decoded"]["routing"]["errorReason"] == "NONE"
-            radio.inject(OFFICER.num, portnums_pb2.PortNum.TEXT_MESSAGE_APP, b"LIST", pki_public_key=OFFICER.public_key)
+            heard: list[dict[str, Any]] = []
+
+            def on_text(packet: dict[str, Any], interface: Any) -> None:  # pubsub holds listeners weakly
+                heard.append(packet)
+
+            pub.subscribe(on_text, "meshtastic.receive.text")
+            radio.inject(OFFICER.num, portnums_pb2.PortNum.TEXT_MESSAGE_APP, b"LIST", pki_public_key=OFFICER.public_key,
+                         want_ack=True, rx_time=1_700_000_123)
+            wait_until(lambda: len(heard) == 1, what="the officer's text through the serial client")
+            pub.unsubscribe(on_text, "meshtastic.receive.text")
+            got_text = (heard[0]["pkiEncrypted"], heard[0]["rxTime"], heard[0]["decoded"]["text"])
+            assert got_text == (True, 1_700_000_123, "LIST")
+            assert [(a.to, a.decoded.request_id) for a in radio.acks_sent] == [(OFFICER.num, heard[0]["id"])]
         finally:
             client.close()
         wait_until(lambda: not radio.connected.is_set(), what="the client's goodbye")
