@@ -232,8 +232,13 @@ class SimulatedMeshtasticRadio:
             reply = routing_reply(self.state, packet, mesh_pb2.Routing.Error.NONE)
         else:
             reply = None
-        if reply is not None:
-            self._hand_over(reply)
+        if reply is None:
+            return
+        if reply.decoded.portnum == portnums_pb2.PortNum.ROUTING_APP:
+            error = mesh_pb2.Routing.FromString(reply.decoded.payload).error_reason
+            if error != mesh_pb2.Routing.Error.NONE:
+                self._refuse(mesh_pb2.Routing.Error.Name(error).lower(), f"request {packet.id:#x} to this node")
+        self._hand_over(reply)
 
     def _send_queue_status(self, packet_id: int) -> None:
         self._send(mesh_pb2.FromRadio(queueStatus=mesh_pb2.QueueStatus(

@@ -98,6 +98,14 @@ def test_admin_get_requests_are_answered_with_a_session_key(iface: Any, radio: S
     assert local.waitForConfig()
     assert local.getChannelByName("floodmesh").settings.psk == SECONDARY_PSK
     local.getMetadata()  # waits for its answer and raises if none comes
+    local.requestConfig(local.localConfig.DESCRIPTOR.fields_by_name["lora"])
+    wait_until(lambda: "adminSessionPassKey" in iface.nodesByNum[RADIO], what="the session key of an admin answer")
+    naks: list[dict[str, Any]] = []
+    iface.sendData(admin_pb2.AdminMessage(get_ringtone_request=True), RADIO, portNum=portnums_pb2.PortNum.ADMIN_APP,
+                   wantResponse=True, onResponse=naks.append)
+    wait_until(lambda: len(naks) == 1, what="the NAK of a request no module serves")
+    assert naks[0]["decoded"]["routing"]["errorReason"] == "NO_RESPONSE"
+    assert radio.refused == {"no_response": 1}
     answers: list[dict[str, Any]] = []
     for request in (admin_pb2.AdminMessage(get_config_request=admin_pb2.AdminMessage.ConfigType.LORA_CONFIG),
                     admin_pb2.AdminMessage(get_owner_request=True),
