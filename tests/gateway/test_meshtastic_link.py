@@ -1,5 +1,6 @@
 """The gateway's radio path through the real `meshtastic` client against a simulated radio that
-speaks Meshtastic's stream protocol over TCP; and `floodmesh gateway` as a real process."""
+speaks Meshtastic's stream protocol over TCP or a serial port (a pty); and `floodmesh gateway` as a
+real process on either."""
 
 import subprocess
 import sys
@@ -94,6 +95,36 @@ def test_floodmesh_gateway_runs_as_a_process_on_a_tcp_radio(
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_floodmesh_gateway_runs_as_a_process_on_a_serial_radio(
+    tmp_path: Path, mosquitto: RunningBroker, central: MqttPeer
+) -> None:
+    """The SerialInterface path end to end: a pty stands for the USB port; SOS up, central's ACK down."""
+    radio = SimulatedMeshtasticRadio(RADIO_NUM, link="pty")
+    NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]).save(tmp_path / "nodes.json")
+    cmd = [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GW,
+           *_gateway_flags(mosquitto), "--radio", radio.address,
+           "--registry", str(tmp_path / "nodes.json"), "--outbox", str(tmp_path / "outbox.db")]
+    log = (tmp_path / "gateway.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert radio.connected.wait(30), "the gateway process never completed the handshake on the serial port"
+        radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(4), rssi=-108, snr=-3.25)
+        wait_until(lambda: len(central.snapshot()) >= 1, timeout_s=30, what="the SOS from the serial radio")
+        up = Uplink.model_validate_json(central.snapshot()[0][1])
+        assert (bytes.fromhex(up.frame), up.rssi, up.snr) == (_sos(4), -108, -3.25)
+        ack = frames.encode(frames.Frame(BUTTON, 5, 2, 0, frames.Ack(1, 4, 8, 1)), KEY)
+        central.publish(topics.downlink(WARD, GW, BUTTON), Downlink(node_id=BUTTON, frame=ack.hex()).model_dump_json())
+        wait_until(lambda: any(p.decoded.payload == ack for p in radio.transmitted), timeout_s=30,
+                   what="the ACK written to the serial radio")
+        sent = next(p for p in radio.transmitted if p.decoded.payload == ack)
+        assert (sent.to, sent.decoded.portnum, getattr(sent, "from")) == (BUTTON, FLOODMESH_PORTNUM, RADIO_NUM)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+        radio.close()
 
 
 def test_the_link_reconnects_with_backoff_when_the_radio_goes_away() -> None:
