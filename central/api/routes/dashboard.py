@@ -40,10 +40,11 @@ def dashboard() -> HTMLResponse:
 def dashboard_asset(asset: str) -> FileResponse:
     """One of the dashboard's files (404 outside central/dashboard/ or for an unknown type)."""
     path = (DASHBOARD_DIR / asset).resolve()
-    if not path.is_relative_to(DASHBOARD_DIR) or path.suffix not in _TYPES or not path.is_file():
+    kind = "text/plain; charset=utf-8" if path.name == "LICENSE" else _TYPES.get(path.suffix)
+    if not path.is_relative_to(DASHBOARD_DIR) or kind is None or not path.is_file():
         hint = " (vendored libraries are installed by scripts/setup.sh)" if asset.startswith("vendor/") else ""
         raise HTTPException(status_code=404, detail=f"no dashboard asset {asset!r}{hint}")
-    return FileResponse(path, media_type=_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+    return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
 
 
 GatewayState = Literal["online", "quiet", "silent"]
