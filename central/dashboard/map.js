@@ -85,7 +85,13 @@ function drawStationMarkers(stations, onPick) {
     const alert = s.alert_state !== "none" ? s.alert_state : s.alert;
     const m = L.circleMarker([s.lat, s.lon], {radius: 8, color: "#1b2631", weight: 2, fillColor: ALERT_COLOUR[alert] || "#888", fillOpacity: 1});
     const level = s.level_m === null ? t("none") : fmtNum(s.level_m, 2) + " m";
-    m.bindTooltip(`${escHtml(s.name)} ${level} ${trendArrow(s)}`, {permanent: true, direction: "right", className: "station-label"});
+    // Names always shown while they stay readable; with many stations, those on alert and the rest on hover.
+    const label = () => `${escHtml(s.name)} ${level} ${trendArrow(s)}`;
+    if (stations.length <= 40 || alert !== "none") {
+      m.bindTooltip(label(), {permanent: true, direction: "right", className: "station-label"});
+    } else {  // built on first hover: hundreds of unused tooltips cost the first render a tenth of a second
+      m.once("mouseover", () => m.bindTooltip(label(), {direction: "right", className: "station-label"}).openTooltip());
+    }
     m.on("click", () => onPick(s.id));
     fmMap.stations.addLayer(m);
   }

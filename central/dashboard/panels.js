@@ -35,51 +35,62 @@ const fmChart = {plot: null};
 // Levels over 24 h (raw readings) or 7 days (hourly means of quality-passed readings), BĐ1/2/3 as dashed
 // lines, quality-flagged readings (QARTOD suspect or fail) as red points.
 async function drawChart(station, hours) {
-  document.getElementById("chart-station").textContent = station ? station.name : "";
-  const box = document.getElementById("chart");
-  if (!station) return;
-  const until = new Date(), since = new Date(until.getTime() - hours * 3600e3);
+  if (station) drawFetchedChart(await fetchChart(station, hours));
+}
+
+async function fetchChart(station, hours) {
+  // The window ends at the latest reading's own time, not the wall clock: a replayed or delayed feed
+  // (a gateway draining its outbox after a cut) still shows its last 24 h, and the note says when that was.
+  const latest = await getJson(`/api/stations/${encodeURIComponent(station.id)}/levels?limit=1`);
+  const last = latest.length ? Date.parse(latest[0].level_at || latest[0].received_at) : Date.now();
+  const until = new Date(Math.min(Date.now(), last) + 1000), since = new Date(until.getTime() - hours * 3600e3);
   const q = `since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}`;
   const raw = await getJson(`/api/stations/${encodeURIComponent(station.id)}/levels?${q}&limit=10000`);
+  const buckets = hours <= 24 ? null
+    : await getJson(`/api/stations/${encodeURIComponent(station.id)}/history?${q}&bucket_s=3600`);
+  return {station, hours, since, until, last, latest, raw, buckets};
+}
+
+function drawFetchedChart({station, hours, since, until, last, latest, raw, buckets}) {
+  document.getElementById("chart-station").textContent = station.name;
+  const box = document.getElementById("chart");
   let xs, ys;
-  if (hours <= 24) {
+  if (buckets === null) {
     const good = raw.filter(r => r.level_m !== null && r.qc_flag < 3);
     xs = good.map(r => Date.parse(r.level_at || r.received_at) / 1000); ys = good.map(r => r.level_m);
   } else {
-    const buckets = await getJson(`/api/stations/${encodeURIComponent(station.id)}/history?${q}&bucket_s=3600`);
     xs = buckets.map(b => Date.parse(b.start) / 1000); ys = buckets.map(b => b.mean_m);
   }
   const flagged = raw.filter(r => r.level_m !== null && r.qc_flag >= 3);
   const fx = flagged.map(r => Date.parse(r.level_at || r.received_at) / 1000);
   // One x axis for all series: the union of times, each series null where it has no point.
-  const allX = [...new Set([...xs, ...fx])].sort((a, b) => a - b);
+  const allX = [...new Set([since.getTime() / 1000, ...xs, ...fx, until.getTime() / 1000])].sort((a, b) => a - b);
   const at = new Map(allX.map((x, i) => [x, i]));
   const line = allX.map(() => null), flags = allX.map(() => null);
   xs.forEach((x, i) => { line[at.get(x)] = ys[i]; });
   flagged.forEach((r, i) => { flags[at.get(fx[i])] = r.level_m; });
   const lv = station.alert_levels_m;
-  const edges = allX.length ? allX : [since.getTime() / 1000, until.getTime() / 1000];
-  const data = [edges, allX.length ? line : edges.map(() => null), allX.length ? flags : edges.map(() => null),
-                ...["BD1", "BD2", "BD3"].map(k => edges.map(() => lv[k]))];
+  const data = [allX, line, flags, ...["BD1", "BD2", "BD3"].map(k => allX.map(() => lv[k]))];
   const width = Math.max(300, box.clientWidth || 500);
   const opts = {
     width, height: 240, tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), "Asia/Ho_Chi_Minh"),
     legend: {show: true}, cursor: {show: true},
     scales: {x: {time: true, range: () => [since.getTime() / 1000, until.getTime() / 1000]}, y: {range: (u, lo, hi) => [Math.min(lo ?? 0, 0), Math.max(hi ?? 0, lv.BD3 + 0.5)]}},
-    series: [{}, {label: t("level"), stroke: "#12355b", width: 2, spanGaps: true},
+    series: [{label: t("when")}, {label: t("level"), stroke: "#12355b", width: 2, spanGaps: true},
       {label: t("flagged"), stroke: "#c0392b", width: 0, points: {show: true, size: 8, fill: "#c0392b"}},
       {label: "BĐ1", stroke: ALERT_COLOUR.BD1, dash: [6, 4], points: {show: false}},
       {label: "BĐ2", stroke: ALERT_COLOUR.BD2, dash: [6, 4], points: {show: false}},
       {label: "BĐ3", stroke: ALERT_COLOUR.BD3, dash: [6, 4], points: {show: false}}],
     axes: [{values: (u, splits) => splits.map(x => new Date(x * 1e3).toLocaleString(locale(), hours <= 24
       ? {timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit"}
-      : {timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", hour: "2-digit"}))},
+      : {timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit"}))},
       {label: "m", values: (u, splits) => splits.map(y => fmtNum(y, 1))}],
   };
   if (fmChart.plot) fmChart.plot.destroy();
   box.innerHTML = "";
   fmChart.plot = new uPlot(opts, data, box);
-  document.getElementById("chart-note").textContent = allX.length ? "" : t("no_readings");
+  document.getElementById("chart-note").textContent = xs.length || fx.length
+    ? (Date.now() - last > 3600e3 ? t("chart_until", {at: fmtTime(latest[0].level_at, true)}) : "") : t("no_readings");
   box.dataset.points = String(xs.length);  // the tests wait on this
 }
 
