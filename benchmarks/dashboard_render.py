@@ -32,7 +32,7 @@ from central.service import CentralService
 from central.store.base import CentralStore
 from central.store.records import NewCase, Reading, iso
 from central.store.users import add_user
-from protocol.envelopes import CaseEvent
+from protocol.envelopes import CaseEvent, CaseEventKind
 
 CASES = 10_000
 STATIONS = 500
@@ -85,7 +85,8 @@ def _fill(store: CentralStore, locator: WardLocator, rng: random.Random, now: da
             if case is None:
                 raise RuntimeError("a case vanished inside its own transaction")
             ledger.record(tx, case, "created", at, "central:ingest", {}, f"central:{ref}:created")
-            for kind in ("acknowledged", "resolved")[: (0 if n % 10 < 4 else 1 if n % 10 < 7 else 2)]:
+            steps: tuple[CaseEventKind, ...] = ("acknowledged", "resolved")
+            for kind in steps[: (0 if n % 10 < 4 else 1 if n % 10 < 7 else 2)]:
                 at += timedelta(minutes=5)
                 fresh = tx.case(number)
                 if fresh is None:
