@@ -90,3 +90,22 @@ def test_the_page_switches_between_vietnamese_and_english(page: Page, central: C
     screenshot(page, "english")
     page.keyboard.press("l")  # and back, from the keyboard
     expect(page.locator("#h-queue")).to_contain_text("Hàng đợi sự vụ")
+
+
+def test_accountability_sorts_and_exports_csv(
+    page: Page, central: CentralService, gateways: dict[str, Gateway]
+) -> None:
+    gateways[OTHER_WARD].sos(BUTTON_B, seq=301)
+    log_in(page, central, "ioc")
+    expect(page.locator("#acct tbody tr")).not_to_have_count(0, timeout=LIVE_S)
+    heading = page.locator("#acct th:has(button[data-key='received'])")
+    heading.locator("button").focus()
+    page.keyboard.press("Enter")  # sortable from the keyboard
+    expect(heading).to_have_attribute("aria-sort", "descending")
+    received = [int(x) for x in page.locator("#acct td[data-col='received']").all_inner_texts()]
+    assert received == sorted(received, reverse=True)
+    with page.expect_download() as download:
+        page.click("#acct-csv")
+    lines = download.value.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("authority,ward_code,received,acknowledged,acknowledged_in_time")
+    assert len(lines) == 1 + page.locator("#acct tbody tr").count()
