@@ -109,3 +109,15 @@ def test_accountability_sorts_and_exports_csv(
     lines = download.value.path().read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("authority,ward_code,received,acknowledged,acknowledged_in_time")
     assert len(lines) == 1 + page.locator("#acct tbody tr").count()
+
+
+def test_the_live_stream_reconnects_after_central_drops_it(
+    page: Page, central: CentralService, gateways: dict[str, Gateway]
+) -> None:
+    log_in(page, central, "ioc")
+    page.evaluate("window.fmHellos = 0; live.onConnected = () => { window.fmHellos += 1; onStreamOpen(); }")
+    central._end_streams()  # what central does when it stops: every open stream ends
+    page.wait_for_function("window.fmHellos >= 1", timeout=LIVE_S)  # a fresh ticket, a new stream
+    expect(page.locator("#live")).to_have_class("on")
+    gateways[OTHER_WARD].sos(BUTTON_B, seq=401, kind=3)  # evacuation
+    expect(page.locator("#cases")).to_contain_text("Sơ tán", timeout=LIVE_S)
