@@ -21,15 +21,19 @@ KIM_LONG_WARD = "19774"  # the button vectors' ward
 OTHER_WARD = "19813"  # Kim Long gauge's ward, with a button of its own
 BUTTON_A = 0x0B000042
 BUTTON_B = 0x0B000043
+BUTTON_C = 0x0B000044  # presses of one button within minutes merge into its open case: one button per test
+BUTTON_D = 0x0B000045
 PASSWORD = "correct horse battery"  # noqa: S105 - a test user's password
 
 
 def registry() -> NodeRegistry:
-    """Two buttons in two wards and the Kim Long gauge."""
+    """Buttons in two wards and the Kim Long gauge."""
     return NodeRegistry([
         NodeRecord(SENSOR_ID, "water_level", SENSOR_KEY, OTHER_WARD, 16.41667, 107.5667, "kim_long"),
         NodeRecord(BUTTON_A, "sos_button", BUTTON_KEY, KIM_LONG_WARD, 16.402215, 107.548547),
         NodeRecord(BUTTON_B, "sos_button", BUTTON_KEY, OTHER_WARD, 16.41667, 107.5667),
+        NodeRecord(BUTTON_C, "sos_button", BUTTON_KEY, OTHER_WARD, 16.4170, 107.5670),
+        NodeRecord(BUTTON_D, "sos_button", BUTTON_KEY, OTHER_WARD, 16.4165, 107.5665),
     ])
 
 

@@ -9,6 +9,8 @@ from central.service import CentralService
 from tests.dashboard.dashboard_testkit import (
     BUTTON_A,
     BUTTON_B,
+    BUTTON_C,
+    BUTTON_D,
     KIM_LONG_WARD,
     OTHER_WARD,
     Gateway,
@@ -95,7 +97,7 @@ def test_the_page_switches_between_vietnamese_and_english(page: Page, central: C
 def test_accountability_sorts_and_exports_csv(
     page: Page, central: CentralService, gateways: dict[str, Gateway]
 ) -> None:
-    gateways[OTHER_WARD].sos(BUTTON_B, seq=301)
+    gateways[OTHER_WARD].sos(BUTTON_C, seq=1)
     log_in(page, central, "ioc")
     expect(page.locator("#acct tbody tr")).not_to_have_count(0, timeout=LIVE_S)
     heading = page.locator("#acct th:has(button[data-key='received'])")
@@ -119,5 +121,5 @@ def test_the_live_stream_reconnects_after_central_drops_it(
     central._end_streams()  # what central does when it stops: every open stream ends
     page.wait_for_function("window.fmHellos >= 1", timeout=LIVE_S)  # a fresh ticket, a new stream
     expect(page.locator("#live")).to_have_class("on")
-    gateways[OTHER_WARD].sos(BUTTON_B, seq=401, kind=3)  # evacuation
+    gateways[OTHER_WARD].sos(BUTTON_D, seq=1, kind=3)  # evacuation
     expect(page.locator("#cases")).to_contain_text("Sơ tán", timeout=LIVE_S)
