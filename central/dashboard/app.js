@@ -281,4 +281,12 @@ function wire() {
   setLanguage(localStorage.getItem("floodmesh-lang") === "en" ? "en" : "vi");
 }
 
-wire();
+if (typeof L === "undefined" || typeof uPlot === "undefined") {
+  // A central installed without running setup serves no vendored libraries: say so instead of a blank map.
+  document.getElementById("login-error").textContent = "Thiếu thư viện bản đồ/biểu đồ: chạy scripts/setup.sh " +
+    "(hoặc scripts/vendor_dashboard.sh) trên máy chủ trung tâm rồi tải lại. / The map and chart libraries are " +
+    "missing: run scripts/setup.sh (or scripts/vendor_dashboard.sh) on the central host, then reload.";
+  document.querySelector("#login button[type=submit]").disabled = true;
+} else {
+  wire();
+}
