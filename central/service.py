@@ -5,6 +5,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -52,6 +53,7 @@ class CentralService:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
+        self._end_streams: Callable[[], None] = lambda: None
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Open the store (new boot epoch), load reference data, start the ingest and the API."""
@@ -81,6 +83,7 @@ class CentralService:
             store, locator, stations, lambda: ingest.connected, lambda: processor.levels.states,
             processor=processor, publish=ingest.publish, body_max_bytes=s.api_body_max_bytes,
         )
+        self._end_streams = app.state.live_feed.close  # open dashboard streams would hold the server's exit
         self._serve(app, timeout_s)
         log.info("central up: boot epoch %d, %d nodes, API %s", self.boot_epoch, len(registry), self.api_url)
 
@@ -141,6 +144,7 @@ class CentralService:
     def stop(self) -> None:
         """Stop the API, then the ingest (finishing its batch), then close the store."""
         if self._server is not None and self._thread is not None:
+            self._end_streams()
             self._server.should_exit = True
             self._thread.join(10.0)
         if self.deadlines is not None:

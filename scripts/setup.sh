@@ -53,3 +53,19 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
   echo "$want" > "$stamp"
 fi
+
+# The dashboard's browser tests: Debian's chromium, driven by Playwright from PyPI (its own browser
+# download cannot reach its CDN here, and need not: the tests point it at /usr/bin/chromium).
+if [ ! -x /usr/bin/chromium ]; then
+  if as_root && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium from Debian's packages (the dashboard's browser tests)" >&2
+    apt_update_once
+    apt_install chromium
+  else
+    echo "setup: not root, cannot install chromium: the dashboard's browser tests need it (sudo apt-get install chromium)" >&2
+  fi
+fi
+
+# The dashboard's libraries, vendored from the npm registry into the served assets with their licences:
+# the IOC must work while the province is cut off, so nothing is fetched from a CDN at run time.
+bash scripts/vendor_dashboard.sh

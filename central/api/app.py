@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from central.api.body_limit import DEFAULT_BODY_MAX_BYTES, BodySizeLimit
 from central.api.deps import ApiContext, Publish, no_publish, wall_clock
+from central.api.live_feed import LiveFeed
 from central.api.login_limiter import LoginLimiter
 from central.api.refusals import RefusalCounter, Refused, refused_handler
 from central.api.routes import (
@@ -15,6 +16,7 @@ from central.api.routes import (
     cases,
     dashboard,
     directory,
+    events,
     health,
     open311,
     radio_enrolment,
@@ -23,6 +25,7 @@ from central.api.routes import (
     stats,
     wards,
 )
+from central.api.stream_tickets import StreamTickets
 from central.geo.ward_locator import WardLocator
 from central.ingest.processor import UplinkProcessor
 from central.store.base import CentralStore
@@ -55,9 +58,13 @@ def create_app(
         publish=publish, clock=clock, refusals=refusals, logins=logins or LoginLimiter(),
         **extra,  # type: ignore[arg-type]
     )
+    # Live updates (api/routes/events.py): the store tells the feed what each commit changed.
+    app.state.live_feed = LiveFeed()
+    app.state.stream_tickets = StreamTickets()
+    store.on_commit.append(app.state.live_feed.committed)
     app.add_exception_handler(Refused, refused_handler)
     app.add_middleware(BodySizeLimit, max_bytes=body_max_bytes, refused=refusals.count)
     for module in (health, session, cases, stations, stats, wards, dashboard, alerts, accountability, directory,
-                   open311, radio_enrolment):
+                   open311, radio_enrolment, events):
         app.include_router(module.router)
     return app

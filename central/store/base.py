@@ -5,7 +5,7 @@ Two backends implement it, like httpx transports: ``sqlite`` (embedded, the defa
 dialect both accept (``ON CONFLICT``, ``RETURNING``, savepoints); what differs is kept in a ``Dialect``.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -65,8 +65,17 @@ class Dialect:
     """SQL giving the whole unix seconds of an ISO 8601 text column, with ``{}`` for the column."""
 
 
+Change = tuple[str, str]
+"""What a committed write changed, for live views: ("case", case number), ("alert", station), ("level", station)."""
+CommitObserver = Callable[[frozenset[Change]], None]
+"""Called after a commit with what it changed (on the committing thread: it must only hand the news on)."""
+
+
 class CentralStore(Protocol):
     """Durable state of central; safe to share between the ingest thread and API threads."""
+
+    on_commit: list[CommitObserver]
+    """Observers told what each committed transaction changed (the dashboard's live feed)."""
 
     @property
     def dialect(self) -> Dialect:

@@ -5,6 +5,7 @@ through their own connections and see the last committed state without waiting f
 """
 
 import json
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -12,7 +13,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from central.store.base import QC_COUNTER_PREFIX, RULES_EVALUATED, TELEMETRY_DROPPED_PREFIX, Connection, Dialect
+from central.store.base import (
+    QC_COUNTER_PREFIX,
+    RULES_EVALUATED,
+    TELEMETRY_DROPPED_PREFIX,
+    Change,
+    CommitObserver,
+    Connection,
+    Dialect,
+)
 from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert, StoredEvent
 from central.store.transaction import CASE_COLUMNS, EVENT_COLUMNS, StoreTx, case_from_row
 
@@ -22,6 +31,7 @@ _READING_COLUMNS = (
 )
 
 C = TypeVar("C", bound=Connection)
+log = logging.getLogger(__name__)
 
 
 def _iso_of(t: int) -> str:
@@ -37,6 +47,7 @@ class SqlStore(ABC):
         self._local = threading.local()
         self._all: list[Connection] = []
         self._all_lock = threading.Lock()
+        self.on_commit: list[CommitObserver] = []
         self._writer: Connection  # opened by the backend, which then creates or migrates the schema
 
     @property
@@ -75,11 +86,22 @@ class SqlStore(ABC):
             writer = self._writer
             writer.execute(self._dialect.begin_write)
             try:
-                yield StoreTx(writer, self._dialect)
+                tx = StoreTx(writer, self._dialect)
+                yield tx
             except BaseException:
                 writer.execute("ROLLBACK")
                 raise
             self._commit(writer)
+        if tx.changed:
+            self._tell(frozenset(tx.changed))
+
+    def _tell(self, changed: frozenset[Change]) -> None:
+        # After the commit and outside the write lock: an observer reading the store sees the change.
+        for observer in self.on_commit:
+            try:
+                observer(changed)
+            except Exception:
+                log.exception("commit observer %r failed; the transaction itself is committed", observer)
 
     def next_boot_epoch(self) -> int:
         """Increment and return central's boot epoch (u16, never 0) for its downlink frames."""

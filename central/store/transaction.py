@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from central.store.base import Connection, Cursor, Dialect
+from central.store.base import Change, Connection, Cursor, Dialect
 from central.store.records import Case, NewCase, NodeHealth, Projection, Reading, StoredAlert, StoredEvent
 
 EVENT_COLUMNS = "case_number, event_id, case_ref, kind, at, actor, data, stored_at"
@@ -36,6 +36,9 @@ class StoreTx:
     def __init__(self, conn: Connection, dialect: Dialect) -> None:
         self._conn = conn
         self._dialect = dialect
+        # What this transaction changed, told to CentralStore.on_commit observers after the commit. A hint
+        # for live views, not a record: a rolled-back savepoint may leave one in, a re-read answers it.
+        self.changed: set[Change] = set()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -156,6 +159,7 @@ class StoreTx:
             "due_at = ?, acknowledged_at = ?, resolved_at = ?, closed_at = ?, rating = ? WHERE case_number = ?",
             (*_values(p), case_number),
         )
+        self.changed.add(("case", str(case_number)))
 
     def open_cases(self) -> list[Case]:
         """Every open case (for the deadline check)."""
@@ -190,7 +194,11 @@ class StoreTx:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             _values(reading),
         )
-        return cur.rowcount == 1
+        if cur.rowcount != 1:
+            return False
+        if reading.station_id is not None:
+            self.changed.add(("level", reading.station_id))
+        return True
 
     def upsert_node_status(self, health: NodeHealth) -> None:
         """Keep the latest status per node (a late, older report does not overwrite a newer one)."""
@@ -234,6 +242,7 @@ class StoreTx:
             (alert.station_id, alert.kind, alert.level, alert.level_m, alert.rate_m_per_h, alert.eta_next_s,
              alert.next_level, alert.at, json.dumps(list(alert.wards)), alert.text),
         ).fetchall()
+        self.changed.add(("alert", alert.station_id))
         return int(rows[0][0])
 
     def set_report_interval(self, node_id: int, interval_s: int, sent_at: str) -> None:

@@ -118,7 +118,9 @@ def test_wards_geojson(client: TestClient) -> None:
 def test_dashboard_is_offline(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
-    assert "<svg" in page.text
-    assert "/api/wards" in page.text
-    assert "http://" not in page.text
-    assert "https://" not in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    app = client.get("/dashboard/app.js").text
+    assert "/api/wards" in app
+    for text in (page.text, app, client.get("/dashboard/api.js").text):  # the browser tests: tests/dashboard
+        assert "http://" not in text
+        assert "https://" not in text
