@@ -73,7 +73,8 @@ class CentralService:
         def announce() -> list[tuple[str, str, bool]]:
             return [(*directory.message(WardDirectory.model_validate_json(raw)), True) for raw in store.directories()]
 
-        ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce)
+        ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce,
+                                          shared_group=s.shared_subscription)
         ingest.start()
         self.deadlines = DeadlineWatch(processor.check_deadlines, s.deadline_check_s)
         self.deadlines.start()

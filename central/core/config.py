@@ -8,8 +8,9 @@ is what ``floodmesh central`` uses.
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from protocol import topics
 from protocol.mqtt_endpoint import EndpointError, MqttEndpoint, endpoint_from
 from protocol.process_settings import ProcessSettings, where_to_set
 
@@ -36,7 +37,10 @@ class CentralSettings(ProcessSettings):
     authorities_path: Path = DATA_DIR / "authorities.csv"
     stations_path: Path = DATA_DIR / "stations.json"
     ward_tolerance_m: float = 500.0
-    client_id: str = "central"
+    client_id: str = "central"  # one per replica: a broker disconnects the older of two same-id clients
+    # Several central replicas on one PostgreSQL database: the name of their MQTT shared subscription
+    # group ($share/<group>/floodmesh/v1/+/+/up/+); each uplink is processed by one replica. None: alone.
+    shared_subscription: str | None = None
     database_url: str | None = None  # postgresql://user@host:port/db: the store on PostgreSQL instead of db_path
     telemetry_backend: Literal["sqlite", "influx"] = "sqlite"
     telemetry_db_path: Path | None = None  # sqlite backend: defaults to the central database file
@@ -61,6 +65,16 @@ class CentralSettings(ProcessSettings):
     mqtt_insecure_plaintext: bool = False  # explicit opt-out of TLS; never the default
     # A registry made by `floodmesh demo` (derived, throwaway keys) is refused unless this is set.
     allow_demo_registry: bool = False
+
+    @field_validator("shared_subscription")
+    @classmethod
+    def _share_group(cls, group: str | None) -> str | None:
+        if group is not None:
+            try:
+                topics.shared(group, topics.UPLINK_FILTER)
+            except topics.TopicError as exc:
+                raise ValueError(f"{exc}: use a plain name such as 'central'") from exc
+        return group
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """How central reaches its broker."""
