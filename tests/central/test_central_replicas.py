@@ -43,6 +43,7 @@ def _stored(url: str, table: str) -> list[tuple[int, int, int]]:
 def replica_process(tmp_path: Path, mosquitto: RunningBroker, postgres_url: str) -> Iterator[subprocess.Popen[str]]:
     """`floodmesh central` as its own process (so it can be killed -9), sharing the uplinks."""
     argv = [sys.executable, "-m", "floodmesh", "central", "--database-url", postgres_url,
+            "--db", str(tmp_path / "replica-b.db"),  # its telemetry (SQLite backend), apart from A's
             "--registry", str(tmp_path / "nodes.json"), "--allow-demo-registry", "--api-port", "0",
             "--shared-subscription", GROUP, "--client-id", "central-b", *mosquitto.cli_args("central")]
     _registry().save(tmp_path / "nodes.json")
@@ -94,7 +95,8 @@ def test_two_replicas_share_the_uplinks_and_one_killed_loses_nothing(
     api_b = line.split("dashboard ", 1)[1].split("/ ", 1)[0]
     wait_until(lambda: _mqtt_connected(api_b), what="replica B on the broker")
     replica_a = CentralService(CentralSettings(
-        database_url=postgres_url, registry_path=tmp_path / "nodes.json", api_port=0, allow_demo_registry=True,
+        database_url=postgres_url, db_path=tmp_path / "replica-a.db", registry_path=tmp_path / "nodes.json",
+        api_port=0, allow_demo_registry=True,
         shared_subscription=GROUP, client_id="central-a", **settings_fields(mosquitto.endpoint_for_central())))
     replica_a.start()
     settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **settings_fields(mosquitto.add_gateway(WARD, GW)),
