@@ -93,6 +93,10 @@ class NatsCluster:
         """Native NATS URL of node ``node`` (TLS; credentials are passed separately)."""
         return f"tls://{self.host}:{self.nodes[node].ports.client}"
 
+    def nats_servers(self) -> str:
+        """Every node's native URL, comma-separated: central's ``nats_servers`` setting."""
+        return ",".join(self.nats_url(i) for i in range(len(self.nodes)))
+
     def add_gateway(self, ward: str, gateway: str, timeout_s: float = 20.0) -> list[MqttEndpoint]:
         """Give ``gateway`` an identity on every node (config reload) and return its failover list."""
         BrokerAuth(self.directory).add(gateway_identity(ward, gateway))

@@ -59,10 +59,14 @@ class MqttIngest:
         batch_wait_s: float = 0.02,
         announce: Callable[[], Sequence[tuple[str, str, bool]]] | None = None,
         shared_group: str | None = None,
+        subscribe_uplinks: bool = True,
     ) -> None:
         self._endpoint = endpoint
         uplinks = topics.UPLINK_FILTER
         self._filter = uplinks if shared_group is None else topics.shared(shared_group, uplinks)
+        # False when the uplinks come from elsewhere (a JetStream work queue: central/ingest/jetstream_uplinks.py)
+        # and MQTT only carries central's answers.
+        self._subscribe_uplinks = subscribe_uplinks
         self._uplinks = UplinkQueue(batch_max, BATCH_MAX_BYTES, batch_wait_s)
         self._stop = threading.Event()
         self._subscribed = threading.Event()
@@ -70,7 +74,7 @@ class MqttIngest:
         self._received = self._published = 0
         self._refused = self._unreachable = 0  # written only on paho's network thread
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   clean_session=shared_group is not None)
+                                   clean_session=shared_group is not None or not subscribe_uplinks)
         endpoint.configure(self._client)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
@@ -118,8 +122,11 @@ class MqttIngest:
             return
         log.info("connected to broker %s", self._endpoint.describe())
         self._subscribed.clear()  # set again by this connection's SUBACK
-        # Subscribing again on every connect is harmless with a persistent session and needed without one.
-        client.subscribe(self._filter, qos=1)
+        if not self._subscribe_uplinks:
+            self._subscribed.set()
+        else:
+            # Subscribing again on every connect is harmless with a persistent session and needed without one.
+            client.subscribe(self._filter, qos=1)
         self._worker.announce_soon()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
@@ -141,8 +148,12 @@ class MqttIngest:
         self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self.accept(msg.topic, bytes(msg.payload))
+
+    def accept(self, topic: str, payload: bytes) -> None:
+        """Queue one uplink for the worker (from paho's thread, or another uplink source's)."""
         self._received += 1
-        self._uplinks.put(msg.topic, bytes(msg.payload))
+        self._uplinks.put(topic, payload)
 
     def publish(self, messages: Sequence[tuple[str, str, bool]]) -> None:
         """Publish (topic, payload, retain) at QoS 1 (paho's publish is safe from any thread)."""
