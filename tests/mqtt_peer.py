@@ -54,6 +54,9 @@ class MqttPeer:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
+        # The bound-method callbacks make a peer <-> client cycle: the cyclic GC would finalize paho's
+        # wake-up socket pair before the client could close it (a ResourceWarning at random).
+        self.client.on_subscribe = self.client.on_message = None
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0, what: str = "condition") -> None:

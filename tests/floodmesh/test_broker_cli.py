@@ -62,5 +62,5 @@ def test_a_gateway_id_cannot_be_taken_by_another_ward(tmp_path: Path, capsys: py
     assert main(["broker", "init", "--dir", str(directory)]) == 0
     assert main(["broker", "add-gateway", "--dir", str(directory), "--ward", "19774", "--gateway", "gw-a"]) == 0
     assert main(["broker", "add-gateway", "--dir", str(directory), "--ward", "19813", "--gateway", "gw-a"]) == 2
-    assert "already exists" in capsys.readouterr().out
+    assert "already exists" in capsys.readouterr().err  # errors go to stderr (run_broker)
     assert main(["broker", "add-gateway", "--dir", str(tmp_path / "nowhere"), "--ward", "1", "--gateway", "g"]) == 2

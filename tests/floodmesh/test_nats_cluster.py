@@ -11,6 +11,7 @@ import pytest
 
 from floodmesh.broker import probe_connect
 from floodmesh.broker_auth import BrokerAuth, central_identity, gateway_identity
+from floodmesh.nats_cli import describe
 from floodmesh.nats_cluster import NatsCluster, find_nats_server, start_nats_cluster
 from floodmesh.nats_config import NatsConfigError, mqtt_filter_to_subject, permissions_for
 from protocol import topics
@@ -107,3 +108,12 @@ def test_cluster_refuses_an_unknown_password(cluster: NatsCluster) -> None:
     good = cluster.endpoint_for(GW, 1)
     assert probe_connect(good, timeout_s=5)
     assert not probe_connect(replace(good, password="not-the-password"), timeout_s=5)  # noqa: S106
+
+
+@pytest.mark.integration
+def test_the_cluster_command_tells_every_process_how_to_connect(cluster: NatsCluster) -> None:
+    text = describe(cluster, [GW], replicas=2)
+    assert text.count("--nats-servers " + cluster.nats_servers()) == 2
+    others = ",".join(f"{e.host}:{e.port}" for e in cluster.endpoints_for(GW)[1:])
+    assert f"--broker-failover {others}" in text
+    assert str(cluster.directory / "secrets" / f"{GW}.password") in text
