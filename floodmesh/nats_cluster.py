@@ -29,8 +29,8 @@ from pathlib import Path
 from floodmesh.broker import BrokerError, free_port, probe_connect, wait_for_port
 from floodmesh.broker_auth import CENTRAL, BrokerAuth, gateway_identity
 from floodmesh.broker_config import init_broker_directory
-from floodmesh.broker_tls import DEFAULT_HOSTS, TlsFiles
-from floodmesh.nats_config import NodePorts, write_node_configs
+from floodmesh.broker_tls import DEFAULT_HOSTS, TlsFiles, issue_peer_cert
+from floodmesh.nats_config import ROUTE_CERT, ROUTE_KEY, NodePorts, write_node_configs
 from protocol.mqtt_endpoint import MqttEndpoint
 from protocol.secret_file import write_private
 
@@ -195,14 +195,16 @@ def start_nats_cluster(
 
     Secure by default like ``start_broker``: TLS on the MQTT and native ports (certificate for
     ``host``, 127.0.0.1 and localhost), passwords (bcrypt) and subject permissions, no anonymous
-    client. Routes between nodes need a route password (generated, 0600). A reused ``workdir``
-    keeps the CA, identities and JetStream stores.
+    client. Routes between nodes use mutual TLS (a route certificate from the same CA) and a route
+    password (generated, 0600). A reused ``workdir`` keeps the CA, identities and JetStream stores.
     """
     binary = find_nats_server()
     if binary is None:
         raise BrokerError("nats-server is not installed: run scripts/setup.sh as root (apt-get install nats-server)")
     workdir.mkdir(parents=True, exist_ok=True)
-    init_broker_directory(workdir, list(dict.fromkeys([host, *DEFAULT_HOSTS])), datetime.now(UTC))
+    hosts = list(dict.fromkeys([host, *DEFAULT_HOSTS]))
+    init_broker_directory(workdir, hosts, datetime.now(UTC))
+    issue_peer_cert(TlsFiles.under(workdir), hosts, datetime.now(UTC), workdir / ROUTE_CERT, workdir / ROUTE_KEY)
     for ward, gateway in gateways:
         BrokerAuth(workdir).add(gateway_identity(ward, gateway))
     ports = [NodePorts(f"n{i + 1}", free_port(host), free_port(host), free_port(host), free_port(host))

@@ -24,6 +24,7 @@ from protocol.secret_file import write_private
 
 CLUSTER_NAME = "floodmesh-ioc"
 ROUTE_USER = "route"
+ROUTE_CERT, ROUTE_KEY = "route.crt", "route.key"  # in the broker directory (floodmesh.nats_cluster issues them)
 # bcrypt cost: nats-server checks the hash on every connect; 10 is ~50 ms on a Pi-class CPU per
 # gateway reconnect, and offline guessing of a 256-bit random password is hopeless at any cost.
 _BCRYPT_ROUNDS = 10
@@ -117,6 +118,8 @@ def render_node_config(
     """One node's nats-server config: TLS on client and MQTT ports, JetStream, routes, users."""
     tls = TlsFiles.under(directory)
     tls_block = f'tls {{cert_file: "{tls.server_cert}", key_file: "{tls.server_key}"}}'
+    route_tls = (f'tls {{cert_file: "{directory / ROUTE_CERT}", key_file: "{directory / ROUTE_KEY}", '
+                 f'ca_file: "{tls.ca_cert}", timeout: 2}}')
     routes = ", ".join(f'"nats-route://{ROUTE_USER}:{route_password}@{host}:{p.route}"' for p in peers
                        if p.name != node.name)
     store = directory / "nats" / node.name / "jetstream"
@@ -129,6 +132,8 @@ jetstream {{store_dir: "{store}"}}
 cluster {{
   name: {CLUSTER_NAME}
   listen: "{host}:{node.route}"
+  # Routes carry every message between nodes: mutual TLS (each node's route certificate, our CA) and a password.
+  {route_tls}
   authorization {{user: {ROUTE_USER}, password: "{route_password}"}}
   routes: [{routes}]
 }}
