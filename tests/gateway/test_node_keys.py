@@ -48,8 +48,10 @@ def test_a_registry_with_no_node_of_the_ward_is_accepted_with_a_warning(caplog: 
 
 def _gateway_cli(registry: Path) -> int:
     # The refusal comes before the radio is opened: nothing listens on port 1, and nothing needs to.
+    # Plaintext, named explicitly: the registry's refusal is under test, not the MQTT settings' (TLS by default).
     return main(["gateway", "--ward", WARD, "--gateway", f"gw-{WARD}", "--radio", "tcp:127.0.0.1:1",
-                 "--registry", str(registry), "--outbox", str(registry.parent / "outbox.db")])
+                 "--registry", str(registry), "--outbox", str(registry.parent / "outbox.db"),
+                 "--mqtt-insecure-plaintext"])
 
 
 def test_cli_refuses_a_province_wide_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
