@@ -8,6 +8,7 @@ from pathlib import Path
 from benchmarks import (
     airtime,
     dashboard_render,
+    failover,
     flood_rules,
     geolocate,
     outbox_replay,
@@ -23,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "telemetry_store": telemetry_store.run,
     "flood_rules": flood_rules.run,
     "dashboard_render": dashboard_render.run,
+    "failover": failover.run,
 }
 
 

@@ -17,6 +17,7 @@ from central.cases.watch import DeadlineWatch
 from central.core.config import CentralSettings
 from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
+from central.ingest.jetstream_uplinks import JetStreamUplinks
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor, utc_now
 from central.store.base import TELEMETRY_DROPPED_PREFIX, CentralStore
@@ -47,6 +48,7 @@ class CentralService:
         self.settings = settings
         self.store: CentralStore | None = None
         self.ingest: MqttIngest | None = None
+        self.jetstream: JetStreamUplinks | None = None  # the uplinks' source on the NATS tier
         self.telemetry: TelemetryWriter | None = None
         self.boot_epoch: int | None = None
         self.deadlines: DeadlineWatch | None = None
@@ -75,8 +77,13 @@ class CentralService:
         def announce() -> list[tuple[str, str, bool]]:
             return [(*directory.message(WardDirectory.model_validate_json(raw)), True) for raw in store.directories()]
 
-        ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce)
+        source = s.jetstream_source()
+        ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce,
+                                          shared_group=s.shared_subscription, subscribe_uplinks=source is None)
         ingest.start()
+        if source is not None:
+            self.jetstream = JetStreamUplinks(source, ingest.accept)
+            self.jetstream.start()
         self.deadlines = DeadlineWatch(processor.check_deadlines, s.deadline_check_s)
         self.deadlines.start()
         app = create_app(
@@ -149,6 +156,9 @@ class CentralService:
             self._thread.join(10.0)
         if self.deadlines is not None:
             self.deadlines.stop()
+        if self.jetstream is not None:
+            self.jetstream.stop()
+            self.jetstream = None
         if self.ingest is not None:
             self.ingest.stop()
         if self.telemetry is not None:

@@ -1,4 +1,4 @@
-"""``floodmesh broker init|add-gateway``: the broker's CA, certificate, identities and ACL from our records.
+"""``floodmesh broker init|add-gateway|cluster``: the broker's CA, certificate, identities and ACL from our records.
 
 Wired into floodmesh/cli.py with ``add_parser(sub)``; the clients' own ``--mqtt-*`` flags come from their
 settings models (floodmesh/settings_cli.py).
@@ -15,6 +15,8 @@ from typing import Any
 from floodmesh.broker_auth import BrokerAuth, gateway_identity
 from floodmesh.broker_config import MosquittoOptions, init_broker_directory, secure_config
 from floodmesh.broker_tls import DEFAULT_HOSTS, TlsFiles
+from floodmesh.nats_cli import add_arguments as add_cluster_arguments
+from floodmesh.nats_cli import run_cluster
 from protocol.secret_file import write_public
 
 
@@ -34,6 +36,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     add.add_argument("--ward", required=True)
     add.add_argument("--gateway", required=True, help="the gateway id (also its MQTT username)")
     add.add_argument("--pid-file", type=Path, default=None, help="default: mosquitto.pid in --dir, if present")
+    cluster = action.add_parser("cluster", help="the IOC's clustered tier: N nats-server nodes with JetStream "
+                                "and MQTT, until Ctrl-C")
+    add_cluster_arguments(cluster)
     broker.set_defaults(func=run_broker)
     return broker
 
@@ -43,6 +48,8 @@ def run_broker(args: argparse.Namespace) -> int:
     try:
         if args.broker_action == "init":
             return _init(args)
+        if args.broker_action == "cluster":
+            return run_cluster(args)
         return _add_gateway(args)
     except (ValueError, OSError) as exc:
         print(f"floodmesh broker: {exc}", file=sys.stderr)

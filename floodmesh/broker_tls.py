@@ -79,6 +79,18 @@ def make_ca(files: TlsFiles, now: dt.datetime, common_name: str = "floodmesh bro
 
 def issue_server_cert(files: TlsFiles, hosts: Sequence[str], now: dt.datetime) -> None:
     """Sign a server certificate for ``hosts`` (IPs and DNS names) with the CA in ``files``."""
+    _issue(files, hosts, now, files.server_cert, files.server_key, [ExtendedKeyUsageOID.SERVER_AUTH])
+
+
+def issue_peer_cert(files: TlsFiles, hosts: Sequence[str], now: dt.datetime, cert: Path, key: Path) -> None:
+    """Sign a certificate a server presents to its peers both ways (a NATS route dials and accepts: mutual TLS)."""
+    _issue(files, hosts, now, cert, key, [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
+
+
+def _issue(
+    files: TlsFiles, hosts: Sequence[str], now: dt.datetime, cert_path: Path, key_path: Path,
+    usages: list[x509.ObjectIdentifier],
+) -> None:
     if not hosts:
         raise ValueError("the broker's certificate must name at least one host (e.g. --host 127.0.0.1)")
     ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
@@ -93,8 +105,8 @@ def issue_server_cert(files: TlsFiles, hosts: Sequence[str], now: dt.datetime) -
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=_SERVER_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_subject_alt_names(hosts), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    write_private(files.server_key, _pem_key(key))
-    write_public(files.server_cert, cert.public_bytes(serialization.Encoding.PEM))
+    write_private(key_path, _pem_key(key))
+    write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))

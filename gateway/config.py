@@ -10,6 +10,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
 
+from gateway.broker_failover import BrokerFailover, parse_brokers
 from protocol.mqtt_endpoint import EndpointError, MqttEndpoint, endpoint_from
 from protocol.process_settings import ProcessSettings, where_to_set
 
@@ -25,6 +26,9 @@ class GatewaySettings(ProcessSettings):
     outbox_path: Path = Path("outbox.db")  # the durable outbox (SQLite)
     broker_host: str = "127.0.0.1"
     broker_port: Annotated[int, Field(ge=1, le=65535)] = 8883  # MQTT over TLS (mqtts)
+    # Other brokers of a clustered tier, "HOST:PORT,HOST:PORT": tried in turn, with the same identity
+    # and CA, when the current one is unreachable (see gateway/broker_failover.py). Empty: none.
+    broker_failover: str = ""
     # Bounded in-flight window: paho loses QoS 1 messages past 65,535 in flight.
     window: Annotated[int, Field(ge=1, le=65535)] = 8000
     # Unacknowledged this long (central down, a broker that lost them) -> publish again.
@@ -51,6 +55,18 @@ class GatewaySettings(ProcessSettings):
     radio: str | None = None  # serial:/dev/ttyUSB0 or tcp:HOST[:PORT]
     registry_path: Path | None = None  # the ward's node registry JSON
 
+    @field_validator("broker_failover", mode="before")
+    @classmethod
+    def _failover_list(cls, value: object) -> object:
+        if isinstance(value, list | tuple):  # a TOML array reads naturally too
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, str):
+            try:
+                parse_brokers(value)
+            except EndpointError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
     @field_validator("radio")
     @classmethod
     def _radio_spec(cls, spec: str | None) -> str | None:
@@ -64,6 +80,10 @@ class GatewaySettings(ProcessSettings):
         return endpoint_from(self.broker_host, self.broker_port, self.mqtt_username or self.gateway_id,
                              self.mqtt_password, self.mqtt_password_file, self.mqtt_ca_file, self.mqtt_cert_file,
                              self.mqtt_key_file, self.mqtt_insecure_plaintext)
+
+    def broker_failover_chain(self) -> BrokerFailover:
+        """The primary broker, then every ``broker_failover`` broker, with this gateway's identity."""
+        return BrokerFailover.from_primary(self.mqtt_endpoint(), parse_brokers(self.broker_failover))
 
     def problems_at_start(self) -> list[str]:
         """Missing files, no radio or registry, an MQTT endpoint that cannot work."""

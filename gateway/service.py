@@ -32,7 +32,7 @@ from gateway.ward_mode import WardMode
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame, FrameError
-from protocol.mqtt_endpoint import release
+from protocol.mqtt_endpoint import MqttEndpoint, release
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class GatewayService:
         self._guard = ReplayGuard(self._outbox.seen())
         self._last_downlink: dict[int, bytes] = {}
         self._connected = False
-        self._endpoint = settings.mqtt_endpoint()  # fails at construction, not in paho's thread, when unusable
+        # Fails at construction, not in paho's thread, when unusable. The primary broker, then failovers.
+        self._brokers = settings.broker_failover_chain()
         self._broker_refused = self._broker_unreachable = 0  # written only on paho's network thread
         self.rejected: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
@@ -85,6 +86,11 @@ class GatewayService:
         self.ward = WardMode(self._tx, registry, WardCaseBook(self._outbox, s.gateway_id, s.ward), directory,
                              s.autonomy_after_s)
         self.ward.restore(self._outbox.pending(PRIORITY_EMERGENCY, 0, 1_000_000))
+
+    @property
+    def _endpoint(self) -> MqttEndpoint:
+        """The broker dialled now (moves along ``broker_failover`` when one is unreachable)."""
+        return self._brokers.current
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
@@ -134,6 +140,8 @@ class GatewayService:
             "connected": self._connected,
             "broker_refused": self._broker_refused,
             "broker_unreachable": self._broker_unreachable,
+            "broker_switches": self._brokers.switches,
+            "broker": self._endpoint.describe(),
             "radio": self._radio.state,
             "outbox_pending": self._outbox.count(),
             "in_flight": self._publisher.in_flight,
@@ -172,12 +180,20 @@ class GatewayService:
                           (topics.directory(s.ward), 1), (topics.alerts(s.ward), 1)])
         self._events.put(_Link(True))
 
-    def _on_connect_fail(self, _client: mqtt.Client, _u: object) -> None:
+    def _on_connect_fail(self, client: mqtt.Client, _u: object) -> None:
         self._broker_unreachable += 1
         if self._broker_unreachable == 1 or self._broker_unreachable % 100 == 0:  # an outage is not a log flood
             log.warning("gateway %s: cannot reach %s (%d attempts): check the backhaul and that the broker runs; "
                         "with TLS, that mqtt_ca_file is the broker's CA and its certificate names this host",
                         self.settings.gateway_id, self._endpoint.describe(), self._broker_unreachable)
+        if self._brokers.has_alternatives:
+            # paho's own retry (with its backoff) dials whatever host is set when it wakes up: pointing it at
+            # the next broker is an attribute change, not a call into the network loop. paho's public
+            # host/port setters refuse while its state says "connecting", which is exactly now, hence the
+            # private attributes (paho is pinned < 3; tests/gateway/test_broker_failover.py proves it).
+            nxt = self._brokers.advance()
+            client._host, client._port = nxt.host, nxt.port
+            log.warning("gateway %s: failing over to %s", self.settings.gateway_id, nxt.describe())
 
     # --- worker ----------------------------------------------------------------------------------
 

@@ -46,6 +46,11 @@ def node_segment(node_id: int) -> str:
     return f"{node_id:08x}"
 
 
+def shared(group: str, topic_filter: str) -> str:
+    """``topic_filter`` as an MQTT shared subscription of ``group``: each message goes to one member."""
+    return f"$share/{_segment(group, 'shared subscription group')}/{topic_filter}"
+
+
 def uplink(ward: str, gateway: str, kind: str) -> str:
     """Topic on which ``gateway`` publishes frames of ``kind``."""
     return f"{PREFIX}/{_segment(ward, 'ward')}/{_segment(gateway, 'gateway')}/up/{_segment(kind, 'kind')}"

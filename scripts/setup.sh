@@ -12,13 +12,15 @@ apt_updated=""
 apt_update_once() { [ -n "$apt_updated" ] || { apt-get update -qq >/dev/null; apt_updated=1; }; }
 
 # Debian packages the system runs on or is tested against: Mosquitto (broker and clients),
-# VictoriaMetrics (a real server for InfluxDB's v2 write API) and PostgreSQL with PostGIS.
+# VictoriaMetrics (a real server for InfluxDB's v2 write API), PostgreSQL with PostGIS, nats-server.
 missing=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
 command -v victoria-metrics >/dev/null || [ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
 # PostgreSQL 15 with PostGIS: the geolocation benchmark's baseline and the PostgreSQL store's tests.
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
+# NATS server (JetStream + its MQTT listener): the IOC's clustered broker tier (floodmesh/nats_cluster.py).
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if as_root && command -v apt-get >/dev/null; then
     echo "setup: installing ${missing[*]} from Debian's packages" >&2

@@ -16,11 +16,13 @@ from protocol.mqtt_endpoint import MqttEndpoint
 class MqttPeer:
     """Subscribes to ``topic_filter`` as ``endpoint``'s identity and records (topic, payload) pairs."""
 
-    def __init__(self, endpoint: MqttEndpoint, topic_filter: str, client_id: str = "test-peer") -> None:
+    def __init__(
+        self, endpoint: MqttEndpoint, topic_filter: str, client_id: str = "test-peer", clean_session: bool = True,
+    ) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session)
         endpoint.configure(self.client)
         self.granted: list[bool] = []  # per SUBACK: whether the broker granted the subscription
         self.client.on_connect = lambda c, *_: c.subscribe(topic_filter, qos=1)
@@ -52,6 +54,9 @@ class MqttPeer:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
+        # The bound-method callbacks make a peer <-> client cycle: the cyclic GC would finalize paho's
+        # wake-up socket pair before the client could close it (a ResourceWarning at random).
+        self.client.on_subscribe = self.client.on_message = None
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0, what: str = "condition") -> None:

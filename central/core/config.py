@@ -8,8 +8,10 @@ is what ``floodmesh central`` uses.
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from central.ingest.jetstream_uplinks import JetStreamSource, parse_servers
+from protocol import topics
 from protocol.mqtt_endpoint import EndpointError, MqttEndpoint, endpoint_from
 from protocol.process_settings import ProcessSettings, where_to_set
 
@@ -36,7 +38,15 @@ class CentralSettings(ProcessSettings):
     authorities_path: Path = DATA_DIR / "authorities.csv"
     stations_path: Path = DATA_DIR / "stations.json"
     ward_tolerance_m: float = 500.0
-    client_id: str = "central"
+    client_id: str = "central"  # one per replica: a broker disconnects the older of two same-id clients
+    # Several central replicas on one PostgreSQL database: the name of their MQTT shared subscription
+    # group ($share/<group>/floodmesh/v1/+/+/up/+); each uplink is processed by one replica. None: alone.
+    shared_subscription: str | None = None
+    # On the NATS broker tier: the nodes' native URLs ("tls://h1:4222,tls://h2:4222"). Central then pulls
+    # the uplinks from the JetStream work queue shared by all replicas (same identity and CA as MQTT) and
+    # uses MQTT only for its answers. None: uplinks by MQTT subscription.
+    nats_servers: str | None = None
+    nats_stream_replicas: Annotated[int, Field(ge=1, le=5)] = 3
     database_url: str | None = None  # postgresql://user@host:port/db: the store on PostgreSQL instead of db_path
     telemetry_backend: Literal["sqlite", "influx"] = "sqlite"
     telemetry_db_path: Path | None = None  # sqlite backend: defaults to the central database file
@@ -64,6 +74,31 @@ class CentralSettings(ProcessSettings):
     mqtt_insecure_plaintext: bool = False  # explicit opt-out of TLS; never the default
     # A registry made by `floodmesh demo` (derived, throwaway keys) is refused unless this is set.
     allow_demo_registry: bool = False
+
+    @field_validator("nats_servers")
+    @classmethod
+    def _nats_urls(cls, spec: str | None) -> str | None:
+        if spec is not None:
+            parse_servers(spec)
+        return spec
+
+    def jetstream_source(self) -> JetStreamSource | None:
+        """Where central pulls uplinks from when on the NATS tier (None: MQTT subscription)."""
+        if self.nats_servers is None:
+            return None
+        endpoint = self.mqtt_endpoint()
+        return JetStreamSource(parse_servers(self.nats_servers), endpoint.username, endpoint.password,
+                               endpoint.ca_file, self.nats_stream_replicas)
+
+    @field_validator("shared_subscription")
+    @classmethod
+    def _share_group(cls, group: str | None) -> str | None:
+        if group is not None:
+            try:
+                topics.shared(group, topics.UPLINK_FILTER)
+            except topics.TopicError as exc:
+                raise ValueError(f"{exc}: use a plain name such as 'central'") from exc
+        return group
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """How central reaches its broker."""

@@ -3,6 +3,13 @@
 paho's callbacks only enqueue (never process, never publish: paho #527, #177). The UplinkQueue puts an
 SOS ahead of queued telemetry; the IngestWorker (central/ingest/ingest_worker.py) has the processor
 commit what it takes, and only then publishes ACKs and app acks through ``publish``.
+
+Several central replicas share the work with an MQTT shared subscription (``shared_group``): the
+broker hands each uplink to one member of ``$share/<group>/...``. Replicas then use clean sessions:
+a persistent session of a dead replica would keep receiving its share of new uplinks and hold them
+until it came back. With a clean session the broker forgets a dead replica at once; what it had
+taken but not committed was never app-acknowledged, so the gateway sends it again after its
+``retry_s`` and a live replica stores it (once: processing dedupes by (node, boot, seq)).
 """
 
 import logging
@@ -51,15 +58,23 @@ class MqttIngest:
         batch_max: int = 500,
         batch_wait_s: float = 0.02,
         announce: Callable[[], Sequence[tuple[str, str, bool]]] | None = None,
+        shared_group: str | None = None,
+        subscribe_uplinks: bool = True,
     ) -> None:
         self._endpoint = endpoint
+        uplinks = topics.UPLINK_FILTER
+        self._filter = uplinks if shared_group is None else topics.shared(shared_group, uplinks)
+        # False when the uplinks come from elsewhere (a JetStream work queue: central/ingest/jetstream_uplinks.py)
+        # and MQTT only carries central's answers.
+        self._subscribe_uplinks = subscribe_uplinks
         self._uplinks = UplinkQueue(batch_max, BATCH_MAX_BYTES, batch_wait_s)
         self._stop = threading.Event()
         self._subscribed = threading.Event()
         self._worker = IngestWorker(processor, self._uplinks, self.publish, announce)
         self._received = self._published = 0
         self._refused = self._unreachable = 0  # written only on paho's network thread
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   clean_session=shared_group is not None or not subscribe_uplinks)
         endpoint.configure(self._client)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.on_connect = self._on_connect
@@ -107,8 +122,11 @@ class MqttIngest:
             return
         log.info("connected to broker %s", self._endpoint.describe())
         self._subscribed.clear()  # set again by this connection's SUBACK
-        # Subscribing again on every connect is harmless with a persistent session and needed without one.
-        client.subscribe(topics.UPLINK_FILTER, qos=1)
+        if not self._subscribe_uplinks:
+            self._subscribed.set()
+        else:
+            # Subscribing again on every connect is harmless with a persistent session and needed without one.
+            client.subscribe(self._filter, qos=1)
         self._worker.announce_soon()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
@@ -125,13 +143,17 @@ class MqttIngest:
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any) -> None:
         if any(reason.is_failure for reason in reasons):
             log.warning("broker %s refused central's subscription to %s: %s; check the broker's ACL for "
-                        "central's identity", self._endpoint.describe(), topics.UPLINK_FILTER, reasons)
+                        "central's identity", self._endpoint.describe(), self._filter, reasons)
             return
         self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self.accept(msg.topic, bytes(msg.payload))
+
+    def accept(self, topic: str, payload: bytes) -> None:
+        """Queue one uplink for the worker (from paho's thread, or another uplink source's)."""
         self._received += 1
-        self._uplinks.put(msg.topic, bytes(msg.payload))
+        self._uplinks.put(topic, payload)
 
     def publish(self, messages: Sequence[tuple[str, str, bool]]) -> None:
         """Publish (topic, payload, retain) at QoS 1 (paho's publish is safe from any thread)."""

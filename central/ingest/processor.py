@@ -170,8 +170,11 @@ class UplinkProcessor:
         self.levels.checkpoint()
         try:
             with self._store.transaction() as tx:
+                self.levels.begin_batch(tx.station_rule_state)
                 for topic, payload in batch:
                     self._one(tx, topic, payload, now, acks, result)
+                for station_id, version, state in self.levels.changed_states():  # shared with other replicas
+                    tx.put_station_rule_state(station_id, version, state, iso(now))
                 if result.rules_evaluated:
                     # Once per batch, not per reading: one counter update instead of hundreds.
                     tx.bump(RULES_EVALUATED, result.rules_evaluated)

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from central.store.base import Connection, Cursor, Dialect
-from central.store.schema import postgres_schema
+from central.store.schema import postgres_schema, to_postgres
 from central.store.sql import SqlStore
 
 POSTGRES = Dialect(
@@ -53,6 +53,7 @@ class PostgresStore(SqlStore):
         with writer.raw.transaction():
             writer.raw.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             writer.raw.execute(postgres_schema())  # several statements: allowed without parameters
+            self._migrate_versions(lambda ddl: writer.raw.execute(to_postgres(ddl)))
 
     def _pg_open(self) -> _PgConnection:
         return _PgConnection(psycopg.connect(self._url, autocommit=True))

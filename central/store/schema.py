@@ -140,6 +140,29 @@ MIGRATIONS = (
     ("cases", "closed_at", "TEXT"),
     ("cases", "rating", "INTEGER"),
 )
+# Versioned migrations: (version, SQLite DDL), applied once each in order on either backend; the store's
+# version is ``meta['schema_version']``. New tables go here rather than into SCHEMA.
+SCHEMA_VERSION_KEY = "schema_version"
+VERSIONED_MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, """
+-- Each station's flood-rule state (central/telemetry/rule_state.py): the level in force, its pending
+-- change and the trend window, so any central replica (or a restarted central) continues it. ``version``
+-- goes up on every write: a replica re-reads the state only when another one changed it.
+CREATE TABLE IF NOT EXISTS station_rule_state (
+    station_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""),
+)
+
+
+def migrations_after(version: int) -> list[tuple[int, str]]:
+    """The versioned migrations a store at ``version`` still needs, in order."""
+    return [(v, ddl) for v, ddl in VERSIONED_MIGRATIONS if v > version]
+
+
 OLD_CASES_CHECK = "CHECK (state IN ('registered', 'cancelled'))"
 """The first release's cases table allowed two states; a store still carrying it is rebuilt on open."""
 INDEXES_AFTER_MIGRATIONS = """

@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from central.store.base import (
     Dialect,
 )
 from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert, StoredEvent
+from central.store.schema import SCHEMA_VERSION_KEY, migrations_after
 from central.store.transaction import CASE_COLUMNS, EVENT_COLUMNS, StoreTx, case_from_row
 
 _READING_COLUMNS = (
@@ -54,6 +55,14 @@ class SqlStore(ABC):
     def dialect(self) -> Dialect:
         """The backend's SQL dialect."""
         return self._dialect
+
+    def _migrate_versions(self, run_script: Callable[[str], object]) -> None:
+        """Apply the versioned migrations the database lacks (``run_script`` runs backend DDL) and record them."""
+        row = self._writer.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_VERSION_KEY,)).fetchone()
+        for version, ddl in migrations_after(int(row[0]) if row else 0):
+            run_script(ddl)  # idempotent DDL: a crash before the version is recorded only repeats it
+            self._writer.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                                 "DO UPDATE SET value = excluded.value", (SCHEMA_VERSION_KEY, version))
 
     @abstractmethod
     def _open(self) -> Connection:

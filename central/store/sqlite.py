@@ -46,6 +46,7 @@ class SqliteStore(SqlStore):
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self._db.executescript(INDEXES_AFTER_MIGRATIONS)
         self._backfill_case_events()
+        self._migrate_versions(self._db.executescript)
 
     def _widen_case_states(self) -> None:
         # SQLite cannot alter a CHECK constraint: rebuild a first-release cases table with the new states.

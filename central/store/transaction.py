@@ -63,6 +63,25 @@ class StoreTx:
         )
         return epoch
 
+    def station_rule_state(self, station_id: str) -> tuple[int, str] | None:
+        """(version, state text) of a station's flood rules, locked until commit on PostgreSQL."""
+        # FOR UPDATE: two replicas with readings of the same station take turns instead of both
+        # folding into the same old state (SQLite has one writer at a time anyway).
+        lock = " FOR UPDATE" if self._dialect.name == "postgres" else ""
+        row = self._conn.execute(
+            f"SELECT version, state FROM station_rule_state WHERE station_id = ?{lock}", (station_id,)  # noqa: S608
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def put_station_rule_state(self, station_id: str, version: int, state: str, at_iso: str) -> None:
+        """Store a station's flood-rule state as ``version``."""
+        self._conn.execute(
+            "INSERT INTO station_rule_state (station_id, version, state, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (station_id) DO UPDATE SET version = excluded.version, state = excluded.state, "
+            "updated_at = excluded.updated_at",
+            (station_id, version, state, at_iso),
+        )
+
     def claim_event(self, node_id: int, boot_epoch: int, seq: int, kind: str) -> bool:
         """Record an event id; False if it was seen before (a duplicate)."""
         cur = self._conn.execute(
