@@ -114,6 +114,8 @@ def test_gateway_takes_frames_from_meshtastic_mqtt(tmp_path: Path, mosquitto: Ru
     radio = MqttPeer(radios_broker.endpoint_for(None), "msh/VN/2/e/LongFast/#", "a-radio")
     try:
         wait_until(lambda: link.state == "up", what="link subscribed")
+        # Connected to floodmesh's broker too: an SOS heard before that is the ward's to answer alone.
+        wait_until(lambda: gw.stats()["connected"] is True, what="gateway connected")
         sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_000, frames.Sos(1, 2)), NODE_KEY)
         topic = "msh/VN/2/e/LongFast/!0f0000bb"
         radio.publish(topic, build_envelope("LongFast", "!0f0000bb", KEY, BUTTON, 0xFFFFFFFF, 1,
