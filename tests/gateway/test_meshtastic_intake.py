@@ -8,7 +8,7 @@ import pytest
 from meshtastic.protobuf import mesh_pb2
 from pubsub import pub
 
-from gateway.radio.meshtastic_intake import our_packet
+from gateway.radio.meshtastic_intake import StreamFrames, our_packet
 from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
 from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
 from simulations.meshtastic_radio import SimulatedMeshtasticRadio
@@ -88,3 +88,15 @@ def test_a_burst_of_frames_is_read_whole_in_order_and_past_the_library(radio: Si
     finally:
         link.close()
         pub.unsubscribe(library, "meshtastic.receive")
+
+
+@pytest.mark.unit
+def test_the_stream_splits_into_payloads_across_any_chunking_and_skips_noise() -> None:
+    payloads = [bytes([n % 256]) * n for n in (1, 7, 200, 512)]
+    stream = b"boot log\r\n" + b"".join(bytes([0x94, 0xC3, len(p) >> 8, len(p) & 0xFF]) + p for p in payloads)
+    noisy = bytes([0x94, 0xC3, 0x02, 0x01]) + stream  # a false start: length 513 is over the limit
+    for size in (1, 3, 64, len(noisy)):
+        splitter = StreamFrames()
+        got = [p for i in range(0, len(noisy), size) for p in splitter.feed(noisy[i : i + size])]
+        assert got == payloads, f"chunks of {size}"
+        assert splitter.skipped_bytes == 2 + 2 + len(b"boot log\r\n")
