@@ -12,6 +12,7 @@ from benchmarks import (
     flood_rules,
     geolocate,
     outbox_replay,
+    sos_latency,
     telemetry_store,
     telemetry_throughput,
 )
@@ -25,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "flood_rules": flood_rules.run,
     "dashboard_render": dashboard_render.run,
     "failover": failover.run,
+    "sos_latency": sos_latency.run,
 }
 
 

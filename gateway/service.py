@@ -31,7 +31,7 @@ from gateway.ward_cases import WardCaseBook
 from gateway.ward_mode import WardMode
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
-from protocol.frames import Frame, FrameError
+from protocol.frames import T_SOS, T_SOS_CANCEL, Frame, FrameError
 from protocol.mqtt_endpoint import MqttEndpoint, release
 from protocol.registry import NodeRegistry
 
@@ -224,6 +224,17 @@ class GatewayService:
         return events
 
     def _handle(self, events: list[_Event]) -> None:
+        # Under load a batch holds hundreds of readings: the SOS among them and the ACKs central sends
+        # back are handled first (stored in a transaction of their own and published, or put on the
+        # radio) instead of waiting for every reading to be verified and stored.
+        urgent, rest = urgent_first(events)
+        if urgent:
+            self._handle_in_order(urgent)
+            if self._connected:
+                self._publisher.pump()
+        self._handle_in_order(rest)
+
+    def _handle_in_order(self, events: list[_Event]) -> None:
         inbound: list[tuple[InboundFrame, Frame]] = []
         for ev in events:
             if isinstance(ev, RadioPacket):
@@ -356,6 +367,26 @@ class GatewayService:
             s = self.settings
             status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count())
             self._client.publish(topics.status(s.ward, s.gateway_id), status.model_dump_json(), qos=1, retain=True)
+
+
+def urgent_first(events: list[_Event]) -> tuple[list[_Event], list[_Event]]:
+    """Split a batch into what a life may depend on — SOS and SOS-cancel frames from the radio, frame
+    downlinks (a button's ACK) from central — and the rest, each part in its original order.
+
+    The frame type is read before the tag is checked: a forged "SOS" is refused all the same, only sooner.
+    """
+    urgent: list[_Event] = []
+    rest: list[_Event] = []
+    for ev in events:
+        if isinstance(ev, RadioPacket):
+            is_urgent = len(ev.frame) > 1 and ev.frame[1] in (T_SOS, T_SOS_CANCEL)
+        elif isinstance(ev, _Mqtt):
+            parts = ev.topic.split("/")  # .../<ward>/<gw>/down/<node>: a frame for a node, not a text
+            is_urgent = len(parts) == 6 and parts[4] == "down" and parts[5] != "text"
+        else:
+            is_urgent = False
+        (urgent if is_urgent else rest).append(ev)
+    return urgent, rest
 
 
 def run_gateway(settings: GatewaySettings, radio: RadioLink, registry: NodeRegistry) -> None:

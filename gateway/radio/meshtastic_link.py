@@ -1,7 +1,8 @@
 """The gateway's radio through the real ``meshtastic`` client library (TCP or serial).
 
 Our frames ride in ``Data`` on ``protocol.mesh.FLOODMESH_PORTNUM``. Receive events come through
-Meshtastic's process-wide pubsub bus, so each link filters on its own interface object.
+Meshtastic's process-wide pubsub bus, so each link filters on its own interface object. The factories
+make interfaces that put our port's packets on a topic of their own, fast (``meshtastic_intake``).
 """
 
 import base64
@@ -16,6 +17,8 @@ from pubsub import pub
 from gateway.radio.base import BROADCAST_NODE, IncomingText, PacketHandler, RadioPacket, TextHandler
 from protocol.mesh import FLOODMESH_PORTNUM
 
+FRAME_TOPIC = "floodmesh.radio.frame"  # where meshtastic_intake's interfaces put our port's packets
+
 log = logging.getLogger(__name__)
 
 InterfaceFactory = Callable[[], Any]
@@ -25,9 +28,9 @@ def tcp_interface_factory(host: str, port: int) -> InterfaceFactory:
     """Connect to a radio's client API over TCP (a networked radio, or the simulated one)."""
 
     def connect() -> Any:
-        from meshtastic.tcp_interface import TCPInterface
+        from gateway.radio.meshtastic_intake import FramesFirstTCPInterface
 
-        return TCPInterface(hostname=host, portNumber=port, timeout=30)
+        return FramesFirstTCPInterface(hostname=host, portNumber=port, timeout=30)
 
     return connect
 
@@ -36,9 +39,9 @@ def serial_interface_factory(device: str) -> InterfaceFactory:
     """Connect to a radio on a USB serial port."""
 
     def connect() -> Any:
-        from meshtastic.serial_interface import SerialInterface
+        from gateway.radio.meshtastic_intake import FramesFirstSerialInterface
 
-        return SerialInterface(devPath=device, timeout=30)
+        return FramesFirstSerialInterface(devPath=device, timeout=30)
 
     return connect
 
@@ -72,6 +75,7 @@ class MeshtasticRadioLink:
         our port's packets; if the radio does not answer, keep trying in the background."""
         self._on_packet = on_packet
         pub.subscribe(self._on_receive, "meshtastic.receive")
+        pub.subscribe(self._on_receive, FRAME_TOPIC)
         pub.subscribe(self._on_lost, "meshtastic.connection.lost")
         pub.subscribe(self._on_established, "meshtastic.connection.established")
         if not self._try_connect():
@@ -183,7 +187,8 @@ class MeshtasticRadioLink:
     def close(self) -> None:
         """Stop reconnecting, unsubscribe and close the interface."""
         self._closing.set()
-        for listener, topic in ((self._on_receive, "meshtastic.receive"), (self._on_lost, "meshtastic.connection.lost"),
+        for listener, topic in ((self._on_receive, "meshtastic.receive"), (self._on_receive, FRAME_TOPIC),
+                                (self._on_lost, "meshtastic.connection.lost"),
                                 (self._on_established, "meshtastic.connection.established")):
             pub.unsubscribe(listener, topic)
         with self._lock:

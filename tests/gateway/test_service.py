@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from floodmesh.broker import RunningBroker, settings_fields
+from gateway.radio.base import RadioPacket
 from gateway.radio.sim import Air, SimRadioLink
-from gateway.service import GatewayService, GatewaySettings
+from gateway.service import GatewayService, GatewaySettings, _Mqtt, urgent_first
 from protocol import frames, topics
 from protocol.envelopes import AppAck, Downlink, TextDownlink, Uplink, UplinkBatch
 from protocol.registry import NodeRecord, NodeRegistry
@@ -59,10 +60,12 @@ def _reading(seq: int) -> bytes:
     return frames.encode(frames.Frame(SENSOR, 1, seq, 1_700_000_000 + seq, frames.WaterLevel(5000, 90)), KEY_S)
 
 
-def _items(peer: MqttPeer) -> list[tuple[int, bytes]]:
-    """(msg_id, frame) of every frame published, batched or alone, in order."""
+def _items(peer: MqttPeer, skip: tuple[str, ...] = ()) -> list[tuple[int, bytes]]:
+    """(msg_id, frame) of every frame published, batched or alone, in order (but for topics ending in ``skip``)."""
     out: list[tuple[int, bytes]] = []
     for topic, payload in peer.snapshot():
+        if topic.endswith(skip):
+            continue
         if topic.endswith("/batch"):
             out += [(i.msg_id, bytes.fromhex(i.frame)) for i in UplinkBatch.model_validate_json(payload).items]
         else:
@@ -211,3 +214,40 @@ def test_flood_alerts_and_central_texts_reach_the_mesh(gateway: GatewayService, 
     central.publish(topics.alerts(WARD), b"{}")
     wait_until(lambda: gateway.stats()["rejected_by_reason"] == {"invalid_alert": 1}, what="a bad alert refused")
     assert gateway.stats()["alerts_broadcast"] == 1
+
+
+@pytest.mark.unit
+def test_sos_and_frame_downlinks_are_split_out_first_in_order() -> None:
+    def packet(frame: bytes) -> RadioPacket:
+        return RadioPacket(frame=frame, from_node=0, rssi=None, snr=None)
+
+    sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_500, frames.Sos(1, 2)), KEY_B)
+    cancel = frames.encode(frames.Frame(BUTTON, 1, 2, 1_700_000_501, frames.SosCancel(1)), KEY_B)
+    ack_down = _Mqtt(topics.downlink(WARD, GW, BUTTON), b"{}")
+    text_down, app_ack = _Mqtt(topics.text_downlink(WARD, GW), b"{}"), _Mqtt(topics.app_ack(WARD, GW), b"{}")
+    readings = [packet(_reading(s)) for s in range(3)]
+    events: list[Any] = [readings[0], packet(sos), text_down, readings[1], ack_down, app_ack, packet(cancel),
+                         readings[2], packet(b"")]
+    urgent, rest = urgent_first(events)
+    assert urgent == [packet(sos), ack_down, packet(cancel)]
+    assert rest == [readings[0], text_down, readings[1], app_ack, readings[2], packet(b"")]
+
+
+def test_an_sos_in_a_batch_of_readings_is_stored_and_published_before_them(
+    tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry, central: MqttPeer
+) -> None:
+    gw = GatewayService(_settings(tmp_path, mosquitto), SimRadioLink(air, 0x0F000001), registry)
+    sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_500, frames.Sos(1, 2)), KEY_B)
+    # 1,000 readings heard, then the SOS, queued before the worker starts: its first batch holds them all.
+    for seq in range(1000):
+        gw._events.put(RadioPacket(_reading(seq), SENSOR, -90, 7.5))
+    gw._events.put(RadioPacket(sos, BUTTON, -90, 7.5))
+    gw.start()
+    try:
+        wait_until(lambda: _frames_published(central) >= 3, what="the SOS and readings published")
+        # (the ward's own handling of the SOS, case_events, comes too: the gateway starts cut off)
+        sent = _items(central, skip=("/case_events",))
+        assert sent[0][1] == sos
+        assert sent[0][0] < min(msg_id for msg_id, _f in sent[1:])  # stored in a transaction before theirs
+    finally:
+        gw.stop()

@@ -1,0 +1,102 @@
+"""Our port's packets take the fast path out of the ``meshtastic`` client; everything else does not."""
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from meshtastic.protobuf import mesh_pb2
+from pubsub import pub
+
+from gateway.radio.meshtastic_intake import StreamFrames, our_packet
+from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
+from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
+from simulations.meshtastic_radio import SimulatedMeshtasticRadio
+from tests.mqtt_peer import wait_until
+
+RADIO_NUM = 0x0F0000AB
+
+
+def _from_radio(sender: int, portnum: int, payload: bytes, rssi: int = -97, snr: float = 5.5) -> mesh_pb2.FromRadio:
+    packet = mesh_pb2.MeshPacket(to=RADIO_NUM, rx_rssi=rssi, rx_snr=snr)
+    setattr(packet, "from", sender)
+    packet.decoded.portnum = portnum  # type: ignore[assignment,unused-ignore]
+    packet.decoded.payload = payload
+    return mesh_pb2.FromRadio(packet=packet)
+
+
+@pytest.mark.unit
+def test_a_packet_on_our_port_becomes_the_dict_the_link_reads() -> None:
+    assert our_packet(_from_radio(0x0B000001, FLOODMESH_PORTNUM, b"\x01\x02")) == {
+        "from": 0x0B000001, "to": RADIO_NUM, "decoded": {"portnum": FLOODMESH_PORTNUM, "payload": b"\x01\x02"},
+        "rxRssi": -97, "rxSnr": 5.5,
+    }
+
+
+@pytest.mark.unit
+def test_zero_signal_fields_are_absent_as_in_meshtastics_own_dicts() -> None:
+    packet = our_packet(_from_radio(0x0B000001, FLOODMESH_PORTNUM, b"x", rssi=0, snr=0.0))
+    assert packet is not None
+    assert "rxRssi" not in packet
+    assert "rxSnr" not in packet
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("sender", "portnum"), [(0x0B000001, TEXT_MESSAGE_PORTNUM), (0, FLOODMESH_PORTNUM)])
+def test_texts_and_our_own_echo_are_left_to_the_library(sender: int, portnum: int) -> None:
+    assert our_packet(_from_radio(sender, portnum, b"42 ACK")) is None
+    assert our_packet(mesh_pb2.FromRadio(my_info=mesh_pb2.MyNodeInfo(my_node_num=RADIO_NUM))) is None
+
+
+class _LibraryReceives:
+    """What the library itself publishes on ``meshtastic.receive``, by port."""
+
+    def __init__(self) -> None:
+        self.ports: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, packet: dict[str, Any], interface: Any) -> None:
+        with self._lock:
+            self.ports.append(str((packet.get("decoded") or {}).get("portnum")))
+
+
+@pytest.fixture
+def radio() -> Iterator[SimulatedMeshtasticRadio]:
+    r = SimulatedMeshtasticRadio(RADIO_NUM)
+    yield r
+    r.close()
+
+
+@pytest.mark.integration
+def test_a_burst_of_frames_is_read_whole_in_order_and_past_the_library(radio: SimulatedMeshtasticRadio) -> None:
+    library = _LibraryReceives()
+    pub.subscribe(library, "meshtastic.receive")
+    frames_in = [bytes([i % 256]) * (1 + i % 200) for i in range(3000)]  # lengths that split across recv chunks
+    got: list[bytes] = []
+    link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
+    texts: list[str] = []
+    link.set_text_handler(lambda heard: texts.append(heard.text))
+    link.start(lambda p: got.append(p.frame))
+    try:
+        for i, frame in enumerate(frames_in):
+            radio.inject(0x0B000001 + i % 7, FLOODMESH_PORTNUM, frame)
+        radio.inject(0x0D000001, TEXT_MESSAGE_PORTNUM, b"LIST")
+        wait_until(lambda: len(got) == len(frames_in) and texts == ["LIST"], timeout_s=60,
+                   what="every frame and the text")
+        assert got == frames_in
+        assert library.ports == ["TEXT_MESSAGE_APP"]  # the library saw the text only
+    finally:
+        link.close()
+        pub.unsubscribe(library, "meshtastic.receive")
+
+
+@pytest.mark.unit
+def test_the_stream_splits_into_payloads_across_any_chunking_and_skips_noise() -> None:
+    payloads = [bytes([n % 256]) * n for n in (1, 7, 200, 512)]
+    stream = b"boot log\r\n" + b"".join(bytes([0x94, 0xC3, len(p) >> 8, len(p) & 0xFF]) + p for p in payloads)
+    noisy = bytes([0x94, 0xC3, 0x02, 0x01]) + stream  # a false start: length 513 is over the limit
+    for size in (1, 3, 64, len(noisy)):
+        splitter = StreamFrames()
+        got = [p for i in range(0, len(noisy), size) for p in splitter.feed(noisy[i : i + size])]
+        assert got == payloads, f"chunks of {size}"
+        assert splitter.skipped_bytes == 2 + 2 + len(b"boot log\r\n")
