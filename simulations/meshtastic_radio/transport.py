@@ -112,8 +112,12 @@ class TcpTransport:
                 return
             if not data:
                 return
-            for payload in parser.feed(data):
-                on_payload(payload)
+            try:
+                for payload in parser.feed(data):
+                    on_payload(payload)
+            except ConnectionError as exc:  # the client left while we answered (a reboot, a closed link)
+                log.info("simulated radio: client gone mid-answer (%s); session ended", exc)
+                return
 
 
 class PtyTransport:
