@@ -9,7 +9,7 @@ still interfere. The channel also keeps the airtime each node senses, for channe
 """
 
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,7 +31,6 @@ LossCause = Literal["collision", "half_duplex", "random"]
 DecodedHandler = Callable[[int, Packet, int, float], None]  # receiver, packet, sender, snr
 UTIL_BUCKET_S = 10.0  # the firmware's channel-utilisation period (airtime.h: 6 periods of 10 s)
 UTIL_WINDOW_BUCKETS = 6
-TX_BUCKET_S = 60.0  # the firmware's TX-utilisation period: 60 one-minute periods make its hour
 
 
 @dataclass
@@ -84,9 +83,10 @@ class Channel:
                 self._hearers[tx].append((rx, rssi))
         self._ongoing: dict[int, list[_Arrival]] = defaultdict(list)
         self._transmitting: set[int] = set()
-        self._busy_s: dict[tuple[int, int], float] = defaultdict(float)  # (node, 10 s bucket) -> airtime sensed
+        self._busy_s: dict[int, dict[int, float]] = defaultdict(dict)  # node -> 10 s bucket -> airtime sensed
         self._busy_until: dict[int, float] = defaultdict(float)  # overlapping frames count once
-        self._tx_s: dict[tuple[int, int], float] = defaultdict(float)  # (node, minute) -> own airtime
+        self._tx_log: dict[int, deque[tuple[float, float]]] = defaultdict(deque)  # node -> (start, airtime)
+        self._tx_hour_s: dict[int, float] = defaultdict(float)  # running sum of the log
         self._lock_s = locking_time_s(preset)
 
     def set_receiver(self, handler: DecodedHandler) -> None:
@@ -109,17 +109,20 @@ class Channel:
     def utilisation(self, node: int) -> float:
         """Channel utilisation (0..1) that ``node`` measures over the last minute, as the firmware does."""
         now = int(self.env.now // UTIL_BUCKET_S)
-        sensed = sum(self._busy_s.get((node, b), 0.0) for b in range(now - UTIL_WINDOW_BUCKETS + 1, now + 1))
+        busy = self._busy_s[node]
+        sensed = sum(busy.get(b, 0.0) for b in range(now - UTIL_WINDOW_BUCKETS + 1, now + 1))
         return min(1.0, sensed / (UTIL_BUCKET_S * UTIL_WINDOW_BUCKETS))
 
     def tx_utilisation_hour(self, node: int) -> float:
         """Share (0..1) of the last hour ``node`` spent transmitting (the duty-cycle measure)."""
-        now = int(self.env.now // TX_BUCKET_S)
-        return sum(self._tx_s.get((node, b), 0.0) for b in range(now - 59, now + 1)) / 3600.0
+        log = self._tx_log[node]
+        while log and log[0][0] <= self.env.now - 3600.0:
+            self._tx_hour_s[node] -= log.popleft()[1]
+        return max(0.0, self._tx_hour_s[node]) / 3600.0
 
     def busy_series(self, node: int) -> dict[int, float]:
         """Airtime ``node`` sensed per 10 s bucket (bucket index -> seconds)."""
-        return {b: s for (n, b), s in self._busy_s.items() if n == node}
+        return dict(self._busy_s[node])
 
     def transmit(self, sender: int, packet: Packet) -> Generator[simpy.Event, None, None]:
         """Put ``packet`` on air from ``sender`` (a SimPy process lasting its airtime)."""
@@ -130,7 +133,8 @@ class Channel:
         self.counters.frames_sent += 1
         self.counters.airtime_s += airtime
         self.counters.by_kind_sent[packet.kind] = self.counters.by_kind_sent.get(packet.kind, 0) + 1
-        self._tx_s[(sender, int(now // TX_BUCKET_S))] += airtime
+        self._tx_log[sender].append((now, airtime))
+        self._tx_hour_s[sender] += airtime
         self._mark_busy(sender, now, now + airtime)
         arrivals = [self._arrive(sender, rx, rssi, packet, now, now + airtime) for rx, rssi in self._hearers[sender]]
         yield self.env.timeout(airtime)
@@ -159,7 +163,9 @@ class Channel:
         # Airtime is booked at the frame's start, as the firmware logs it; overlaps are counted once.
         added = end - max(start, self._busy_until[node])
         if added > 0:
-            self._busy_s[(node, int(start // UTIL_BUCKET_S))] += added
+            bucket = int(start // UTIL_BUCKET_S)
+            busy = self._busy_s[node]
+            busy[bucket] = busy.get(bucket, 0.0) + added
             self._busy_until[node] = end
 
     def _settle(self, rx: int, arrival: _Arrival) -> None:

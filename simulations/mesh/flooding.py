@@ -130,7 +130,9 @@ class MeshRouter:
         return util < POLITE_CHANNEL_UTIL and tx_share < self.duty_cycle * POLITE_DUTY_SHARE
 
     def _duty_cycle_allows(self, packet: Packet) -> bool:
-        if packet.urgent or self.channel.tx_utilisation_hour(self.node.node_id) <= self.duty_cycle:
+        if packet.urgent or self.duty_cycle >= 1.0:
+            return True
+        if self.channel.tx_utilisation_hour(self.node.node_id) <= self.duty_cycle:
             return True
         self.counters.refused_duty_cycle += 1
         return False

@@ -46,6 +46,8 @@ class MeshMetrics:
     sos_sent: int
     sos_delivered_ratio: float
     sos_delivered_ratio_covered: float
+    sos_deadline_s: float
+    sos_in_deadline_ratio_covered: float
     sos_latency: LatencyStats
     sos_latency_by_hops: dict[int, LatencyStats]
     button_ack_ratio: float
@@ -111,14 +113,14 @@ def _gateway_firsts(model: MeshModel) -> dict[str, tuple[float, int]]:
     return firsts
 
 
-def measure(model: MeshModel, ward: str | None = None) -> MeshMetrics:
-    """Compute every metric from a model that has run."""
+def measure(model: MeshModel, ward: str | None = None, sos_deadline_s: float = 300.0) -> MeshMetrics:
+    """Compute every metric from a model that has run; an SOS counts as in time within ``sos_deadline_s``."""
     c, rc, n = model.channel.counters, model.router_counters, len(model.topology.nodes)
     firsts = _gateway_firsts(model)
     covered = covered_nodes(model)
     buttons = model.topology.ids("button")
     sos = [o for o in model.originations.values() if o.kind == "sos"]
-    sos_covered = [o for o in sos if o.origin in covered]
+    sos_covered = [o for o in sos if o.origin in covered and o.first_s + sos_deadline_s <= model.now_s]
     latencies, by_hops = [], defaultdict(list)
     for o in sos:
         if o.ref in firsts:
@@ -150,6 +152,11 @@ def measure(model: MeshModel, ward: str | None = None) -> MeshMetrics:
         sos_delivered_ratio=round(sum(1 for o in sos if o.ref in firsts) / len(sos), 4) if sos else 1.0,
         sos_delivered_ratio_covered=(
             round(sum(1 for o in sos_covered if o.ref in firsts) / len(sos_covered), 4) if sos_covered else 1.0
+        ),
+        sos_deadline_s=sos_deadline_s,
+        sos_in_deadline_ratio_covered=(
+            round(sum(1 for o in sos_covered if o.ref in firsts and firsts[o.ref][0] - o.first_s <= sos_deadline_s)
+                  / len(sos_covered), 4) if sos_covered else 1.0
         ),
         sos_latency=latency_stats(latencies),
         sos_latency_by_hops={h: latency_stats(v) for h, v in sorted(by_hops.items())},

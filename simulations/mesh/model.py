@@ -3,9 +3,10 @@
 ``MeshModel`` is the one entry point for everything that needs the mesh (the capacity benchmark, the
 CLI, and the 72 h scenario on real processes, which can ``submit`` as presses happen and ``run`` in
 steps alongside its scaled clock, taking each ``Reception`` from ``on_reception``). On top of the
-firmware's flooding it plays floodmesh's two mesh behaviours: the gateway ACKs every SOS copy it hears
-with a direct message (the button's LED), and a button that sees no such ACK presses again by itself
-(a new Meshtastic packet carrying the same floodmesh frame, so the same ``ref``).
+firmware's flooding it plays floodmesh's two mesh behaviours: the gateway ACKs every SOS packet it hears
+with a direct message (the button's LED), and a button that sees no such ACK sends again on the
+firmware's own schedule (``firmware/sos_button.py``: 5, 10, 20, 40 s, then every minute until an ACK),
+each time a new Meshtastic packet carrying the same floodmesh frame, so the same ``ref``.
 """
 
 import random
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 import simpy
 
+from firmware.sos_button import retry_delay_ms
 from simulations.mesh.channel import Channel
 from simulations.mesh.flooding import FirmwareTiming, MeshRouter, RouterCounters
 from simulations.mesh.packet import Packet, PacketKind
@@ -21,6 +23,7 @@ from simulations.mesh.physics import PRESETS
 from simulations.mesh.topology import Topology
 
 ACK_KINDS: frozenset[str] = frozenset({"app_ack", "routing_ack"})
+ACK_BYTES = 36  # floodmesh's Ack frame in a Data protobuf (simulations/mesh/traffic.py checks the codec)
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,13 @@ class FloodmeshBehaviour:
 
     gateway_acks_sos: bool = True
     gateway_processing_s: float = 0.5  # verify the frame, write the outbox, build the ACK
-    app_ack_payload_bytes: int = 30
-    sos_app_retries: int = 3
-    sos_app_retry_s: float = 60.0
+    app_ack_payload_bytes: int = ACK_BYTES
+    sos_max_sends: int | None = None  # None: as the firmware, until the ACK comes
+
+    @staticmethod
+    def sos_retry_delay_s(sends: int) -> float:
+        """The button's wait before its next send (firmware/sos_button.py: 5, 10, 20, 40 s, then 60 s)."""
+        return retry_delay_ms(sends) / 1000.0
 
 
 @dataclass
@@ -160,11 +167,11 @@ class MeshModel:
         if tx.kind not in ACK_KINDS:
             self.messages.add(packet.packet_id)
         b = self.behaviour
-        if tx.kind == "sos" and b.gateway_acks_sos and attempt < b.sos_app_retries:
+        if tx.kind == "sos" and b.gateway_acks_sos and (b.sos_max_sends is None or attempt + 1 < b.sos_max_sends):
             self.env.process(self._retry_unless_acked(tx, attempt))
 
     def _retry_unless_acked(self, tx: Transmission, attempt: int) -> Generator[simpy.Event, None, None]:
-        yield self.env.timeout(self.behaviour.sos_app_retry_s)
+        yield self.env.timeout(self.behaviour.sos_retry_delay_s(attempt + 1))
         if self.originations[tx.ref].acked_s is None:
             self._originate(tx, attempt + 1)
 

@@ -14,7 +14,6 @@ from simulations.mesh.topology import Topology
 WATER_LEVEL_BYTES = 31
 SOS_BYTES = 30
 SOS_WITH_GPS_BYTES = 38
-ACK_BYTES = 36
 NODE_STATUS_BYTES = 34
 OFFICIAL_COMMAND_BYTES = 40  # a short PKI direct message such as "42 ACK"
 

@@ -92,22 +92,33 @@ def test_sos_reaches_the_gateway_and_its_ack_comes_back_to_the_button() -> None:
     model.run(120)
     assert _heard_by(model, "sos:3:0")[1] == 1
     origination = model.originations["sos:3:0"]
-    assert origination.acked_s is not None and origination.acked_s < 30
-    assert len(origination.packet_ids) == 1  # no app-level retry needed
+    assert origination.acked_s is not None
+    assert origination.acked_s < 30
+    # One relay each way on LONG_FAST takes longer than the button's first 5 s retry: it sends again once
+    # or twice before the ACK lands (a finding for firmware/sos_button.py's schedule).
+    assert 2 <= len(origination.packet_ids) <= 3
 
 
-def test_a_button_out_of_reach_presses_again_by_itself() -> None:
-    behaviour = FloodmeshBehaviour(sos_app_retries=2, sos_app_retry_s=60)
+def test_a_button_out_of_reach_sends_again_on_the_firmwares_schedule() -> None:
+    model = MeshModel(graph_topology({1: set(), 3: set()}, kinds={1: "gateway", 3: "button"}))
+    model.submit(_broadcast(3, "sos:3:0", kind="sos", want_ack=True, size=30))
+    model.run(600)
+    # Sends at 0, 5, 15, 35, 75 s, then every minute: 75, 135, ..., 555.
+    assert len(model.originations["sos:3:0"].packet_ids) == 4 + 9
+    assert model.originations["sos:3:0"].acked_s is None
+
+
+def test_a_button_may_be_told_to_give_up() -> None:
+    behaviour = FloodmeshBehaviour(sos_max_sends=2)
     model = MeshModel(graph_topology({1: set(), 3: set()}, kinds={1: "gateway", 3: "button"}), behaviour=behaviour)
     model.submit(_broadcast(3, "sos:3:0", kind="sos", want_ack=True, size=30))
     model.run(600)
-    assert len(model.originations["sos:3:0"].packet_ids) == 3
-    assert model.originations["sos:3:0"].acked_s is None
+    assert len(model.originations["sos:3:0"].packet_ids) == 2
 
 
 def test_vietnam_duty_cycle_holds_telemetry_back_but_never_sos() -> None:
     # 14 dBm nodes in VN may send 1 % of the hour; telemetry stops at half of that (18 s), SOS goes on.
-    model = MeshModel(graph_topology({1: {2}}, region="VN", kinds={2: "gateway"}))  # type: ignore[arg-type]
+    model = MeshModel(graph_topology({1: {2}}, region="VN", kinds={2: "gateway"}))
     for i in range(12):
         model.submit(_broadcast(1, f"wl:{i}", at_s=30.0 * i, size=200))
     model.submit(_broadcast(1, "sos:1:0", kind="sos", want_ack=True, at_s=400.0, size=30))
