@@ -5,7 +5,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import airtime, flood_rules, geolocate, outbox_replay, telemetry_store, telemetry_throughput
+from benchmarks import (
+    airtime,
+    flood_rules,
+    geolocate,
+    mesh_capacity,
+    outbox_replay,
+    telemetry_store,
+    telemetry_throughput,
+)
 
 BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "telemetry_throughput": telemetry_throughput.run,
@@ -14,6 +22,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "geolocate": geolocate.run,
     "telemetry_store": telemetry_store.run,
     "flood_rules": flood_rules.run,
+    "mesh_capacity": mesh_capacity.run,
 }
 
 

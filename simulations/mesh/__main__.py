@@ -45,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 class ProgressBar:
     """A text progress bar on a stream: redrawn in place on a terminal, every 10 % otherwise."""
 
-    def __init__(self, total: float, stream: TextIO = sys.stderr, label: str = "mesh") -> None:
-        self.total, self.stream, self.label = total, stream, label
+    def __init__(self, total: float, stream: TextIO | None = None, label: str = "mesh") -> None:
+        self.total, self.stream, self.label = total, stream or sys.stderr, label
         self._last_decile = -1
         self._started = time.monotonic()
 
