@@ -30,6 +30,6 @@ def test_a_tiny_run_reports_capacity_and_writes_its_plot(tmp_path: Path) -> None
     json.dumps(result)
     assert result["name"] == "mesh_capacity"
     preset = result["presets"]["SHORT_FAST"]  # type: ignore[index]
-    assert [p["nodes"] for p in preset["points"]][0] == 8
+    assert preset["points"][0]["nodes"] == 8
     assert result["capacity_nodes"] == {"SHORT_FAST": preset["capacity_nodes"]}  # type: ignore[index]
     assert plot.stat().st_size > 1000

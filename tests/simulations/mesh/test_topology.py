@@ -49,5 +49,5 @@ def test_link_budget_is_power_plus_gains_minus_path_loss_within_shadowing() -> N
 
 
 def test_unknown_ward_says_where_codes_come_from() -> None:
-    with pytest.raises(ValueError, match="hue_wards.geojson"):
+    with pytest.raises(ValueError, match=r"hue_wards\.geojson"):
         ward_topology("99999", buttons=1, sensors=0)
