@@ -112,3 +112,15 @@ def test_channel_utilisation_counts_overlapping_frames_once() -> None:
     _send_at(env, channel, 0.0, 3, _packet(3, 30))
     env.run()
     assert channel.utilisation(2) == pytest.approx(channel.airtime_s(p) / 60)
+
+
+def test_extra_loss_drops_receptions_at_random_and_counts_them() -> None:
+    env = simpy.Environment()
+    channel = Channel(env, graph_topology({1: {2, 3, 4, 5}}), LONG_FAST, random.Random(1), extra_loss=0.25)
+    decoded: list[int] = []
+    channel.set_receiver(lambda rx, p, tx, snr: decoded.append(rx))
+    for i in range(100):
+        _send_at(env, channel, 10.0 * i, 1, _packet(1, i))
+    env.run()
+    assert channel.counters.random_losses + len(decoded) == 400
+    assert 70 < channel.counters.random_losses < 130
