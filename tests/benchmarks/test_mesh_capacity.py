@@ -33,3 +33,10 @@ def test_a_tiny_run_reports_capacity_and_writes_its_plot(tmp_path: Path) -> None
     assert preset["points"][0]["nodes"] == 8
     assert result["capacity_nodes"] == {"SHORT_FAST": preset["capacity_nodes"]}  # type: ignore[index]
     assert plot.stat().st_size > 1000
+    assert preset["capacity_is_lower_bound"] == (preset["first_failing_nodes"] is None)  # type: ignore[index]
+
+
+def test_telemetry_90_is_the_largest_point_that_kept_its_readings() -> None:
+    points = [{"nodes": n, "telemetry_delivered": t} for n, t in ((50, 1.0), (100, 0.95), (200, 0.5))]
+    assert mesh_capacity.PresetCapacity(200, None, points).telemetry_90_nodes == 100
+    assert mesh_capacity.PresetCapacity(200, None, points[2:]).telemetry_90_nodes is None
