@@ -171,6 +171,7 @@ def run(
     results: dict[str, dict[str, object]] = {}
     capacities: dict[str, int] = {}
     curves: dict[str, list[tuple[int, float]]] = {}
+    telemetry: dict[str, list[tuple[int, float]]] = {}
     for preset in presets:
         found = capacity(preset, seeds, sim_s, start, max_nodes)
         aloha = aloha_capacity(preset)
@@ -179,7 +180,9 @@ def run(
                            "ratio_vs_aloha": round(found.capacity_nodes / aloha, 3)}
         capacities[preset] = found.capacity_nodes
         curves[preset] = [(int(p["nodes"]), p["sos_delivered"]) for p in found.points]
-    plot_delivery_vs_nodes(curves, THRESHOLD, f"ward {WARD}: SOS delivered within {SOS_DEADLINE_S:g} s", plot_path)
+        telemetry[preset] = [(int(p["nodes"]), p["telemetry_delivered"]) for p in found.points]
+    title = f"ward {WARD}: SOS delivered within {SOS_DEADLINE_S:g} s, and sensor readings"
+    plot_delivery_vs_nodes(curves, THRESHOLD, title, plot_path, telemetry)
     return {
         "name": "mesh_capacity",
         "ward": WARD,

@@ -38,15 +38,25 @@ def plot_latency_cdf(by_hops: Mapping[int, Sequence[float]], title: str, path: P
 
 
 def plot_delivery_vs_nodes(
-    curves: Mapping[str, Sequence[tuple[int, float]]], threshold: float, title: str, path: Path
+    curves: Mapping[str, Sequence[tuple[int, float]]],
+    threshold: float,
+    title: str,
+    path: Path,
+    telemetry: Mapping[str, Sequence[tuple[int, float]]] | None = None,
 ) -> Path:
-    """SOS delivery ratio against the number of sensors + buttons, one curve per preset."""
+    """SOS delivery ratio against the number of sensors + buttons, one curve per preset (solid), with the
+    share of sensor readings delivered (dashed, same colour) when ``telemetry`` is given."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, points in curves.items():
         pts = sorted(points)
-        ax.plot([n for n, _ in pts], [100 * r for _, r in pts], marker="o", label=name)
-    ax.axhline(100 * threshold, color="red", ls="--", lw=1, label=f"{100 * threshold:g} % goal")
-    ax.set(xlabel="sensors + buttons in the ward", ylabel="SOS delivered to the gateway (%)", title=title)
+        (line,) = ax.plot([n for n, _ in pts], [100 * r for _, r in pts], marker="o", label=f"{name}: SOS")
+        if telemetry and name in telemetry:
+            tel = sorted(telemetry[name])
+            ax.plot([n for n, _ in tel], [100 * r for _, r in tel], marker="x", ls="--", color=line.get_color(),
+                    label=f"{name}: sensor readings")
+    ax.axhline(100 * threshold, color="red", ls=":", lw=1, label=f"{100 * threshold:g} % goal")
+    ax.set(xlabel="sensors + buttons in the ward", ylabel="delivered to the gateway (%)", title=title,
+           xscale="log", ylim=(0, 103))
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
