@@ -11,6 +11,7 @@ from benchmarks import (
     failover,
     flood_rules,
     geolocate,
+    mesh_capacity,
     outbox_replay,
     sos_latency,
     telemetry_store,
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "dashboard_render": dashboard_render.run,
     "failover": failover.run,
     "sos_latency": sos_latency.run,
+    "mesh_capacity": mesh_capacity.run,
 }
 
 

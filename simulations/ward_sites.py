@@ -47,6 +47,10 @@ class WardShapes:
             self._shapes[code] = shape(feature["geometry"])
             self.names[code] = str(feature["properties"]["name"])
 
+    def geometry(self, ward: str) -> BaseGeometry:
+        """The polygon of ``ward`` (lon/lat, EPSG:4326)."""
+        return self._shapes[ward]
+
     def random_point(self, ward: str, rng: random.Random) -> tuple[float, float]:
         """A uniformly random (lat, lon) inside ``ward``."""
         geom = self._shapes[ward]
