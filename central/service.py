@@ -16,6 +16,7 @@ from central.cases.watch import DeadlineWatch
 from central.core.config import CentralSettings
 from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
+from central.ingest.fault_hook import crash_hook
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor, utc_now
 from central.store.base import TELEMETRY_DROPPED_PREFIX, CentralStore
@@ -73,7 +74,9 @@ class CentralService:
         def announce() -> list[tuple[str, str, bool]]:
             return [(*directory.message(WardDirectory.model_validate_json(raw)), True) for raw in store.directories()]
 
-        ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce)
+        ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce,
+                                          fault_hook=crash_hook(s.fault_injection_crash_at,
+                                                                s.fault_injection_crash_batch))
         ingest.start()
         self.deadlines = DeadlineWatch(processor.check_deadlines, s.deadline_check_s)
         self.deadlines.start()

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from protocol.sqlite_integrity import set_aside_if_damaged
+
 PRIORITY_EMERGENCY = 0
 PRIORITY_TELEMETRY = 1
 CASE_EVENTS = "case_events"  # a message holding the ward's case events (JSON), not a radio frame
@@ -78,6 +80,8 @@ class Outbox:
         self.path = path
         self.capacity = capacity
         self.thinned = 0
+        # A damaged outbox is moved away before anything opens it: the gateway goes on with a fresh one.
+        self.set_aside = set_aside_if_damaged(path, "gateway outbox")
         # The outbox is used by the gateway's single worker thread; created elsewhere, used there.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

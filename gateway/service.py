@@ -106,7 +106,7 @@ class GatewayService:
         """Connect to the broker, start the worker, start listening to the radio."""
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.settings.gateway_id}", daemon=True)
         self._thread.start()
-        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.keepalive_s)
+        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.mqtt_keepalive_s())
         self._client.loop_start()
         self._radio.set_text_handler(lambda heard: self._events.put(_Text(heard)))
         self._radio.start(self._events.put)
@@ -138,9 +138,14 @@ class GatewayService:
             "outbox_pending": self._outbox.count(),
             "in_flight": self._publisher.in_flight,
             "thinned": self._outbox.thinned,
+            "outbox_set_aside": self._outbox_set_aside(),
             "rejected": sum(rejected.values()),
             "rejected_by_reason": dict(rejected),
         }
+
+    def _outbox_set_aside(self) -> str | None:
+        set_aside = self._outbox.set_aside
+        return None if set_aside is None else set_aside.describe()
 
     def _radio_rejected(self) -> Counter[str]:
         # Links that parse a transport of their own (Meshtastic MQTT) refuse some input themselves.
@@ -158,7 +163,7 @@ class GatewayService:
             sock.close()  # paho leaves a dead connection's socket open once its loop is stopped
         self._client = self._make_client()
         self._publisher.use(self._client)
-        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.keepalive_s)
+        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.mqtt_keepalive_s())
         self._client.loop_start()
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
@@ -340,7 +345,8 @@ class GatewayService:
             self._fresh_client()
         if connected:
             s = self.settings
-            status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count())
+            status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count(),
+                                   outbox_set_aside=self._outbox_set_aside())
             self._client.publish(topics.status(s.ward, s.gateway_id), status.model_dump_json(), qos=1, retain=True)
 
 

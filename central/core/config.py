@@ -61,6 +61,9 @@ class CentralSettings(ProcessSettings):
     mqtt_insecure_plaintext: bool = False  # explicit opt-out of TLS; never the default
     # A registry made by `floodmesh demo` (derived, throwaway keys) is refused unless this is set.
     allow_demo_registry: bool = False
+    # Fault campaign only (central/ingest/fault_hook.py): crash at this point of the Nth ingest batch.
+    fault_injection_crash_at: Literal["off", "after_commit", "after_publish"] = "off"
+    fault_injection_crash_batch: Annotated[int, Field(ge=1)] = 1
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """How central reaches its broker."""

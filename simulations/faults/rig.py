@@ -1,0 +1,225 @@
+"""The system under fault, as real processes: Mosquitto, ``floodmesh central``, ``floodmesh gateway``.
+
+The gateway reaches the broker through a ``BackhaulLink`` proxy (cut, blackholed) and hears its
+nodes through a ``SimulatedMeshtasticRadio`` (the real Meshtastic client protocol over TCP). Each
+process can be killed, stopped and restarted on the same files and ports. What central holds is read
+from its SQLite file (so it can be read while central is down); what the gateway committed, from
+its outbox file.
+"""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from edge_nodes.fleet import ButtonSite, StationSite, build_fleet
+from floodmesh.broker import RunningBroker, free_port, start_broker
+from protocol import frames
+from simulations.backhaul import BackhaulLink
+from simulations.faults.ledger import EventId, Holdings
+from simulations.meshtastic_radio import SimulatedMeshtasticRadio, TransmitHook
+
+WARD, GATEWAY = "19813", "gw-19813"
+RADIO_NODE_NUM = 0x0F000001
+
+
+class RigError(RuntimeError):
+    """A process of the rig did not come up or go down as asked."""
+
+
+@dataclass(frozen=True)
+class RigTimings:
+    """How quickly the processes notice faults: short, so that a round takes seconds, not minutes."""
+
+    keepalive_s: int = 2  # the gateway's MQTT keepalive: a half-open backhaul is noticed within 1.5x this
+    retry_s: float = 3.0  # the gateway resends what central has not app-acked after this long
+    autonomy_after_s: float = 30.0
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
+    """Poll ``predicate`` until true; RigError naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RigError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(poll_s)
+
+
+def read_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` from the SQLite file ``db`` opened read-only ([] if absent or unreadable now)."""
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return [tuple(r) for r in conn.execute(sql)]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+
+
+class Rig:
+    """Broker, central and one gateway as child processes, with the radio and backhaul in this one."""
+
+    def __init__(self, workdir: Path, on_transmit: TransmitHook, timings: RigTimings = RigTimings()) -> None:
+        self.workdir = workdir
+        self.timings = timings
+        workdir.mkdir(parents=True, exist_ok=True)
+        # Real keys: `floodmesh gateway` and `central` refuse demo registries.
+        self.registry = build_fleet([StationSite("kim_long", WARD, 16.41667, 107.5667)], [ButtonSite(WARD)] * 6,
+                                    sensors_per_station=12)
+        self.registry_path = workdir / "nodes.json"
+        self.registry.save(self.registry_path)
+        self.central_db = workdir / "central.db"
+        self.outbox = workdir / "outbox.db"
+        self.api_port = free_port()
+        self.broker = self._start_broker(port=0)
+        self.broker.add_gateway(WARD, GATEWAY)
+        self.backhaul = BackhaulLink(self.broker.host, self.broker.port)
+        self.radio = SimulatedMeshtasticRadio(RADIO_NODE_NUM, on_transmit=on_transmit)
+        self._log = (workdir / "processes.log").open("ab")
+        self.central: subprocess.Popen[bytes] | None = None
+        self.gateway: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        """Central's API base URL."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    # --- broker ----------------------------------------------------------------------------------
+
+    def _start_broker(self, port: int) -> RunningBroker:
+        return start_broker(self.workdir / "broker", prefer="mosquitto", port=port, persistence=True)
+
+    def kill_broker(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        """End the broker with ``sig`` (SIGKILL: no persistence save; SIGTERM: a clean restart)."""
+        self.broker.process.send_signal(sig)
+        self.broker.process.wait(timeout=30)
+
+    def restart_broker(self) -> None:
+        """Start the broker again on the same port and state directory."""
+        self.broker = self._start_broker(port=self.broker.port)
+
+    # --- central ---------------------------------------------------------------------------------
+
+    def central_cmd(self) -> list[str]:
+        """``floodmesh central`` on this rig's files and ports."""
+        return [sys.executable, "-m", "floodmesh", "central", *self.broker.cli_args("central"),
+                "--db", str(self.central_db), "--registry", str(self.registry_path), "--port", str(self.api_port)]
+
+    def start_central(self, env: dict[str, str] | None = None, wait: bool = True) -> None:
+        """Start central (``env`` adds FLOODMESH_* settings) and, with ``wait``, until it is subscribed."""
+        self.central = self._spawn(self.central_cmd(), env)
+        if wait:
+            wait_for(self.central_healthy, 60, "central to answer /healthz connected")
+
+    def central_healthy(self) -> bool:
+        """Whether central answers /healthz with its MQTT ingest connected."""
+        try:
+            return bool(httpx.get(f"{self.api}/healthz", timeout=2).json().get("mqtt_connected"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def central_stats(self) -> dict[str, Any]:
+        """Central's /api/stats."""
+        stats: dict[str, Any] = httpx.get(f"{self.api}/api/stats", timeout=10).json()
+        return stats
+
+    def central_process(self) -> subprocess.Popen[bytes]:
+        """Central's process (RigError when it is not running)."""
+        if self.central is None:
+            raise RigError("central is not running")
+        return self.central
+
+    def signal_central(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to central; for SIGKILL/SIGINT/SIGTERM also wait for it to end."""
+        process = self.central_process()
+        process.send_signal(sig)
+        if sig in (signal.SIGKILL, signal.SIGINT, signal.SIGTERM):
+            process.wait(timeout=60)
+            self.central = None
+
+    # --- gateway ---------------------------------------------------------------------------------
+
+    def gateway_cmd(self) -> list[str]:
+        """``floodmesh gateway`` on this rig's radio, outbox and backhaul."""
+        t = self.timings
+        return [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GATEWAY,
+                *self.broker.cli_args(GATEWAY, host="127.0.0.1", port=self.backhaul.port),
+                "--radio", f"tcp:{self.radio.host}:{self.radio.port}", "--registry", str(self.registry_path),
+                "--outbox", str(self.outbox), "--keepalive-s", str(t.keepalive_s), "--retry-s", str(t.retry_s),
+                "--autonomy-after-s", str(t.autonomy_after_s)]
+
+    def start_gateway(self) -> None:
+        """Start the gateway and wait for its radio handshake."""
+        self.gateway = self._spawn(self.gateway_cmd(), None)
+        if not self.radio.connected.wait(60):
+            raise RigError(f"gateway never completed the radio handshake; see {self._log.name}")
+
+    def signal_gateway(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the gateway and wait for it to end and let go of the radio."""
+        if self.gateway is None:
+            raise RigError("the gateway is not running")
+        self.gateway.send_signal(sig)
+        self.gateway.wait(timeout=60)
+        self.gateway = None
+        wait_for(lambda: not self.radio.connected.is_set(), 30, "the radio to lose its client")
+
+    # --- what the stores hold --------------------------------------------------------------------
+
+    def holdings(self) -> Holdings:
+        """Every reading, SOS event and case central's database holds, repeats kept."""
+        def ids(sql: str) -> list[EventId]:
+            return [(int(n), int(b), int(q)) for n, b, q in read_rows(self.central_db, sql)]
+        return Holdings(readings=ids("SELECT node_id, boot_epoch, seq FROM readings"),
+                        sos_events=ids("SELECT node_id, boot_epoch, seq FROM events WHERE kind = 'sos'"),
+                        sos_cases=ids("SELECT node_id, boot_epoch, seq FROM cases"))
+
+    def outbox_frames(self) -> list[tuple[str, EventId]]:
+        """(kind, event) of every radio frame in the gateway's outbox right now."""
+        out = []
+        for node_id, kind, data in read_rows(self.outbox, "SELECT node_id, kind, frame FROM outbox "
+                                                          "WHERE kind != 'case_events'"):
+            rec = self.registry.get(int(node_id))
+            if rec is not None:
+                out.append((str(kind), frames.decode(bytes(data), rec.key).event_id))
+        return out
+
+    def outbox_count(self) -> int:
+        """Messages in the gateway's outbox (0 when absent)."""
+        rows = read_rows(self.outbox, "SELECT count(*) FROM outbox")
+        return int(rows[0][0]) if rows else 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def _spawn(self, cmd: list[str], env: dict[str, str] | None) -> subprocess.Popen[bytes]:
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603
+                                env=full_env)
+
+    @property
+    def log_file(self) -> IO[bytes]:
+        """The processes' shared log."""
+        return self._log
+
+    def close(self) -> None:
+        """Stop every process and close the radio and backhaul."""
+        for proc in (self.gateway, self.central):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+                proc.kill()
+                proc.wait(timeout=30)
+        self.gateway = self.central = None
+        self.radio.close()
+        self.backhaul.close()
+        self.broker.stop()
+        self._log.close()
