@@ -82,7 +82,7 @@ class Campaign:
     def drain(self) -> Verdict:
         """Quiet the nodes, wait until everything acknowledged is at central, and compare."""
         rig, fleet = self.rig, self.nodes
-        fleet.pressing = False
+        pressing, fleet.pressing = fleet.pressing, False
         try:
             deadline = time.monotonic() + self.drain_timeout_s
             held = rig.holdings()
@@ -93,11 +93,12 @@ class Campaign:
                     break
                 time.sleep(0.1)
             else:
-                log.error("drain timed out after %.0f s: %d SOS unanswered, %d in the outbox", self.drain_timeout_s,
-                          fleet.unanswered(), rig.outbox_count())
+                log.error("drain timed out after %.0f s: %d SOS unanswered, %d in the outbox, lost so far %s",
+                          self.drain_timeout_s, fleet.unanswered(), rig.outbox_count(),
+                          self.ledger.compare(held).lost[:5])
             return self.ledger.compare(held)
         finally:
-            fleet.pressing = True
+            fleet.pressing = pressing
 
     def close_epoch(self) -> Verdict:
         """Drain, bank this epoch's verdict, and start the next epoch with nothing acknowledged."""

@@ -121,10 +121,11 @@ def _set_aside_files(c: Campaign, name: str) -> list[str]:
 
 
 def _damage(c: Campaign, which: str) -> None:
-    # Drain first and bank the verdict: what the damaged file held is then already at central.
-    c.close_epoch()
+    # Quiet the nodes, drain and bank the verdict: what the damaged file held is then already at
+    # central (for the outbox) or was checked already (for central's database, whose content is gone).
     c.nodes.pressing = False
     try:
+        c.close_epoch()
         how: Damage = c.rng.choice(["truncate", "bitflip"])
         if which == "outbox":
             before = _set_aside_files(c, c.rig.outbox.name)
@@ -145,6 +146,7 @@ def _damage(c: Campaign, which: str) -> None:
             c.fail(f"{which} damaged ({what}) but not set aside at start")
     finally:
         c.nodes.pressing = True
+    c.traffic(c.rng.uniform(0.5, 1.5))  # the fresh file carries traffic again
 
 
 def outbox_damaged(c: Campaign) -> None:

@@ -33,8 +33,8 @@ def damage_sqlite(path: Path, how: Damage, rng: random.Random) -> str:
     if pages < 2:
         raise ValueError(f"{path} has {pages} page(s): too small to damage meaningfully")
     if how == "truncate":
-        # Half of the last page goes, as a write interrupted mid-page leaves it.
-        keep = size - page // 2
+        # The second half of the file goes, cut mid-page, as a card that lost its last writes leaves it.
+        keep = (pages // 2) * page + page // 2
         with path.open("r+b") as f:
             f.truncate(keep)
         return f"truncated {path.name} from {size} to {keep} bytes"

@@ -2,7 +2,8 @@
 
 Virtual sensors send readings (fire and forget, as the firmware does); virtual buttons send an SOS
 and resend the same frame until an ACK naming it comes back over the radio, as the firmware's
-``sos_button`` does. A button's ACK is the origin's acknowledgement of an SOS. The watcher reads
+``sos_button`` does; a newer press supersedes an unanswered older one (only the latest is resent).
+A button's ACK is the origin's acknowledgement of an SOS. The watcher reads
 the gateway's outbox file: a frame seen committed there was acknowledged by the gateway.
 """
 
@@ -32,7 +33,8 @@ class VirtualFleet:
         self._sos_share, self._resend_s = sos_share, resend_s
         self._seq: dict[int, int] = {}
         self._lock = threading.Lock()
-        self._unanswered: dict[EventId, tuple[bytes, float]] = {}  # SOS frame and when it was last sent
+        # Per button: its latest unanswered SOS, the frame, and when it was last sent.
+        self._unanswered: dict[int, tuple[EventId, bytes, float]] = {}
         self.rig: Rig | None = None
         self.pressing = True  # False during a drain: buttons only resend, sensors are quiet
 
@@ -51,7 +53,10 @@ class VirtualFleet:
             return
         event = (rec.node_id, frame.payload.sos_boot, frame.payload.sos_seq)
         with self._lock:
-            if self._unanswered.pop(event, None) is not None:
+            waiting = self._unanswered.get(rec.node_id)
+            if waiting is not None and waiting[0] == event:
+                del self._unanswered[rec.node_id]
+            if event in self._ledger.sent[Kind.SOS]:  # an ACK for a superseded press acknowledges it too
                 self._ledger.acknowledge(Kind.SOS, event, Origin.BUTTON_ACK)
 
     def unanswered(self) -> int:
@@ -79,9 +84,9 @@ class VirtualFleet:
         """One tick: resend what is due, then (unless draining) one new reading or SOS."""
         now = time.monotonic()
         with self._lock:
-            due = [(e, d) for e, (d, last) in self._unanswered.items() if now - last >= self._resend_s]
+            due = [(e, d) for e, d, last in self._unanswered.values() if now - last >= self._resend_s]
             for event, data in due:
-                self._unanswered[event] = (data, now)
+                self._unanswered[event[0]] = (event, data, now)
         for event, data in due:
             self._send(event[0], data)
         if not self.pressing:
@@ -91,7 +96,7 @@ class VirtualFleet:
             event, data = self._next(button, frames.Sos(self._rng.randrange(4), self._rng.randint(1, 9)))
             kind = Kind.SOS
             with self._lock:
-                self._unanswered[event] = (data, now)
+                self._unanswered[event[0]] = (event, data, now)
         else:
             event, data = self._next(self._rng.choice(self._sensors), frames.WaterLevel(6000, 90))
             kind = Kind.READING
