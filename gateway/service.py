@@ -7,6 +7,7 @@ events, so neither blocks on SQLite nor calls back into its own client.
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.config import GatewaySettings as GatewaySettings  # re-exported: its home until settings moved
 from gateway.directory import DirectoryCache
-from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox
+from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox, is_disk_full
 from gateway.publisher import UplinkPublisher
 from gateway.radio.base import IncomingText, RadioLink, RadioPacket
 from gateway.radio.transmit_queue import TransmitQueue
@@ -191,7 +192,15 @@ class GatewayService:
     def _run(self) -> None:
         last_retry_check = time.monotonic()
         while not self._stop.is_set():
-            self._handle(self._take_events())
+            try:
+                self._handle(self._take_events())
+            except sqlite3.OperationalError as exc:
+                if not is_disk_full(exc):
+                    raise
+                # An ack or a ward case that could not be written: it stays undone and is redone
+                # (central resends, the outbox resends); the worker itself must not die of it.
+                self.rejected["outbox_disk_full"] += 1
+                log.error("gateway %s: the outbox's disk is full (%s); free space there", self.settings.gateway_id, exc)
             now = time.monotonic()
             if now - last_retry_check >= 1.0:
                 last_retry_check = now
@@ -228,11 +237,21 @@ class GatewayService:
             else:
                 self._link_changed(ev.connected)
         if inbound:
-            stored = self._outbox.add([f for f, _ in inbound], self._guard.newest())
+            stored, refused = self._outbox.add_making_room([f for f, _ in inbound], self._guard.newest())
             self.counts["stored"] += len(stored)
-            for msg, (_f, frame) in zip(stored, inbound, strict=True):
+            if refused:
+                self._refuse_for_disk(refused, len(stored))
+            kept = [(f, frame) for f, frame in inbound if f not in refused]
+            for msg, (_f, frame) in zip(stored, kept, strict=True):
                 if msg.kind == "sos":
                     self.ward.sos_stored(msg, frame)
+
+    def _refuse_for_disk(self, refused: list[InboundFrame], stored: int) -> None:
+        # Never acknowledged to anyone: a refused SOS is retried by its button, a refused reading is gone.
+        self.rejected["outbox_disk_full"] += len(refused)
+        log.error("gateway %s: the outbox's disk is full (%s): refused %d frame(s) (%d SOS), stored %d; free space "
+                  "there: storing resumes by itself", self.settings.gateway_id, self.settings.outbox_path,
+                  len(refused), sum(f.kind == "sos" for f in refused), stored)
 
     def _verify(self, packet: RadioPacket) -> tuple[InboundFrame, Frame] | None:
         self.counts["heard"] += 1
