@@ -79,6 +79,12 @@ class Campaign:
         log.error("fault check failed: %s", message)
         self.failures.append(message)
 
+    def take_hangs(self) -> None:
+        """Processes that ignored a polite stop count as failed fault checks."""
+        for message in self.rig.hung:
+            self.fail(message)
+        self.rig.hung.clear()
+
     def drain(self) -> Verdict:
         """Quiet the nodes, wait until everything acknowledged is at central, and compare."""
         rig, fleet = self.rig, self.nodes
@@ -103,6 +109,7 @@ class Campaign:
     def close_epoch(self) -> Verdict:
         """Drain, bank this epoch's verdict, and start the next epoch with nothing acknowledged."""
         verdict = self.drain()
+        self.take_hangs()
         self.verdict = self.verdict.merged(verdict)
         self.ledger.forget_acknowledged()
         return verdict

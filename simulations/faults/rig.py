@@ -89,6 +89,8 @@ class Rig:
         self._log = (workdir / "processes.log").open("ab")
         self.central: subprocess.Popen[bytes] | None = None
         self.gateway: subprocess.Popen[bytes] | None = None
+        self.stop_timeout_s = 20.0
+        self.hung: list[str] = []  # processes that ignored a polite stop (see _wait_or_abort)
 
     @property
     def api(self) -> str:
@@ -145,8 +147,25 @@ class Rig:
         process = self.central_process()
         process.send_signal(sig)
         if sig in (signal.SIGKILL, signal.SIGINT, signal.SIGTERM):
-            process.wait(timeout=60)
             self.central = None
+            self._wait_or_abort(process, "central", sig)
+
+    def _wait_or_abort(self, process: subprocess.Popen[bytes], name: str, sig: signal.Signals) -> None:
+        # A process that does not end on a polite signal is itself a finding: its threads' stacks go to
+        # the log (SIGABRT with PYTHONFAULTHANDLER), it is killed, and the caller is told.
+        try:
+            process.wait(timeout=self.stop_timeout_s)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        process.send_signal(signal.SIGABRT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+        self.hung.append(f"{name} did not end within {self.stop_timeout_s:.0f} s of {sig.name}; stacks in "
+                         f"{self._log.name}")
 
     # --- gateway ---------------------------------------------------------------------------------
 
@@ -169,9 +188,9 @@ class Rig:
         """Send ``sig`` to the gateway and wait for it to end and let go of the radio."""
         if self.gateway is None:
             raise RigError("the gateway is not running")
-        self.gateway.send_signal(sig)
-        self.gateway.wait(timeout=60)
-        self.gateway = None
+        process, self.gateway = self.gateway, None
+        process.send_signal(sig)
+        self._wait_or_abort(process, "gateway", sig)
         wait_for(lambda: not self.radio.connected.is_set(), 30, "the radio to lose its client")
 
     # --- what the stores hold --------------------------------------------------------------------
@@ -202,7 +221,7 @@ class Rig:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def _spawn(self, cmd: list[str], env: dict[str, str] | None) -> subprocess.Popen[bytes]:
-        full_env = {**os.environ, **(env or {})}
+        full_env = {**os.environ, "PYTHONFAULTHANDLER": "1", **(env or {})}
         return subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603
                                 env=full_env)
 
