@@ -205,7 +205,8 @@ class Outbox:
             self._db.execute("COMMIT")
             self._count -= removed
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may have rolled back itself (a full disk at COMMIT)
+                self._db.execute("ROLLBACK")
             raise
         return removed
 

@@ -231,7 +231,7 @@ class GatewayService:
                 if verified is not None:
                     inbound.append(verified)
             elif isinstance(ev, _Mqtt):
-                self._from_central(ev.topic, ev.payload)
+                self._from_central_surviving_full_disk(ev)
             elif isinstance(ev, _Text):
                 self.ward.on_text(ev.heard)
             else:
@@ -252,6 +252,18 @@ class GatewayService:
         log.error("gateway %s: the outbox's disk is full (%s): refused %d frame(s) (%d SOS), stored %d; free space "
                   "there: storing resumes by itself", self.settings.gateway_id, self.settings.outbox_path,
                   len(refused), sum(f.kind == "sos" for f in refused), stored)
+
+    def _from_central_surviving_full_disk(self, ev: "_Mqtt") -> None:
+        # An ack or downlink that cannot be written down now is redone later (central resends it); the
+        # radio frames taken in the same batch must still be stored.
+        try:
+            self._from_central(ev.topic, ev.payload)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc):
+                raise
+            self.rejected["outbox_disk_full"] += 1
+            log.error("gateway %s: the outbox's disk is full (%s) handling %s; free space there",
+                      self.settings.gateway_id, exc, ev.topic)
 
     def _verify(self, packet: RadioPacket) -> tuple[InboundFrame, Frame] | None:
         self.counts["heard"] += 1
@@ -277,7 +289,9 @@ class GatewayService:
         if frame.kind not in ("sos", "sos_cancel"):
             return False
         last = self._last_downlink.get(frame.node_id)
-        if last is not None:
+        # Only the answer to this very SOS: an older press's ACK would drop a newer SOS the gateway
+        # accepted but could not store (a full disk) and so never sent on.
+        if last is not None and (frame.kind != "sos" or self._verifier.answers(last, frame)):
             self._transmit(frame.node_id, last)
             return False
         # No answer to repeat: central's was lost on the way (or has not come yet). Forward the
@@ -330,9 +344,10 @@ class GatewayService:
         ids = [*ack.msg_ids, *(r.msg_id for r in ack.refused)]
         for r in ack.refused:
             log.warning("gateway %s: central refused msg %d: %s", self.settings.gateway_id, r.msg_id, r.reason)
+        # The outbox first: if its disk is full, the messages stay in flight and are resent (and acked) later.
+        removed = self._outbox.forget(ids)
         self._publisher.acknowledged(ids)
         self.ward.acked(ids)
-        removed = self._outbox.forget(ids)
         self.counts["acked"] += removed
         self.counts["refused_by_central"] += len(ack.refused)
 

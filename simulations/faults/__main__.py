@@ -12,10 +12,11 @@ import logging
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from simulations.faults.campaign import Campaign
-from simulations.faults.catalog import FAULTS
+from simulations.faults.catalog import FAULTS, NEEDS_OUTBOX_DISK
 from simulations.faults.ledger import Kind, Verdict
 from simulations.faults.rig import RigTimings
 
@@ -65,6 +66,31 @@ def _new_items(verdict: Verdict, seen: set[tuple[str, Kind, tuple[int, int, int]
     return counts
 
 
+def _play(campaign: Campaign, plan: list[str], progress: Progress, done: int, per_fault: dict[str, dict[str, int]],
+          seen: set[tuple[str, Kind, tuple[int, int, int]]]) -> None:
+    """Run ``plan`` (fault names, one a round) on ``campaign``, each round drained and judged."""
+    campaign.start()
+    try:
+        campaign.traffic(1.0)
+        for i, name in enumerate(plan):
+            progress.show(done + i, name)
+            try:
+                FAULTS[name](campaign)
+            except Exception as exc:  # a fault that went wrong is a finding, and the campaign goes on
+                campaign.fail(f"{name} round {done + i}: {exc!r}")
+                campaign.nodes.pressing = True
+                campaign.rig.ensure_running()
+            campaign.faults[name] += 1
+            counts = _new_items(campaign.close_epoch(), seen)
+            row = per_fault[name]
+            row["rounds"] += 1
+            for key, value in counts.items():
+                row[key] += value
+        _new_items(campaign.close_epoch(), seen)
+    finally:
+        campaign.stop()
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     """Run the campaign; return the summary."""
     names = [n.strip() for n in args.faults.split(",") if n.strip()]
@@ -73,41 +99,42 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         raise SystemExit(f"unknown fault(s) {unknown}: choose from {', '.join(FAULTS)}")
     rounds = len(names) if args.quick else args.rounds
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="floodmesh-faults-"))
-    campaign = Campaign(workdir, args.seed, RigTimings(keepalive_s=args.keepalive_s), sigstop_s=args.sigstop_s)
+    timings = RigTimings(keepalive_s=args.keepalive_s)
+    main = Campaign(workdir / "rig", args.seed, timings, sigstop_s=args.sigstop_s)
+    # Faults that need the gateway's outbox on a tmpfs of its own run on a second rig.
+    disk = Campaign(workdir / "disk-rig", args.seed + 1, replace(timings, outbox_disk_bytes=16 * 1024 * 1024),
+                    sigstop_s=args.sigstop_s)
     order = list(names)
     if not args.quick:
-        campaign.rng.shuffle(order)
-    per_fault: dict[str, dict[str, int]] = {n: {"rounds": 0, "lost": 0, "duplicated": 0, "unexpected": 0}
-                                             for n in names}
+        main.rng.shuffle(order)
+    plan = [order[i % len(order)] for i in range(rounds)]
+    per_fault = {n: {"rounds": 0, "lost": 0, "duplicated": 0, "unexpected": 0} for n in names}
     seen: set[tuple[str, Kind, tuple[int, int, int]]] = set()
     progress = Progress(rounds)
     t0 = time.monotonic()
-    campaign.start()
+    parts = [(main, [n for n in plan if n not in NEEDS_OUTBOX_DISK]),
+             (disk, [n for n in plan if n in NEEDS_OUTBOX_DISK])]
     try:
-        campaign.traffic(1.0)
-        for i in range(rounds):
-            name = order[i % len(order)]
-            progress.show(i, f"{name}")
-            FAULTS[name](campaign)
-            campaign.faults[name] += 1
-            counts = _new_items(campaign.close_epoch(), seen)
-            row = per_fault[name]
-            row["rounds"] += 1
-            for key, value in counts.items():
-                row[key] += value
-        progress.show(rounds, "final drain")
-        _new_items(campaign.close_epoch(), seen)
+        done = 0
+        for campaign, part in parts:
+            if part:
+                _play(campaign, part, progress, done, per_fault, seen)
+                done += len(part)
+        progress.show(rounds, "done")
     finally:
         progress.end()
-        campaign.stop()
-    v = campaign.verdict
+    ran = [c for c, part in parts if part]
+    verdict = ran[0].verdict
+    for other in ran[1:]:
+        verdict = verdict.merged(other.verdict)
     return {
-        "rounds": rounds, "seed": args.seed, "faults": dict(campaign.faults), **v.counts(),
-        "acknowledged": v.acknowledged, "held_at_central": v.held, "per_fault": per_fault,
-        "fault_checks_failed": campaign.failures, "measures": campaign.measures,
+        "rounds": rounds, "seed": args.seed, "faults": {n: sum(c.faults[n] for c in ran) for n in names},
+        **verdict.counts(), "acknowledged": verdict.acknowledged, "per_fault": per_fault,
+        "fault_checks_failed": [f for c in ran for f in c.failures],
+        "measures": {k: v for c in ran for k, v in c.measures.items()},
         "seconds": round(time.monotonic() - t0, 1), "workdir": str(workdir),
-        "examples": {"lost": [str(x) for x in v.lost[:5]], "duplicated": [str(x) for x in v.duplicated[:5]],
-                     "unexpected": [str(x) for x in v.unexpected[:5]]},
+        "examples": {"lost": [str(x) for x in verdict.lost[:5]], "duplicated": [str(x) for x in verdict.duplicated[:5]],
+                     "unexpected": [str(x) for x in verdict.unexpected[:5]]},
     }
 
 

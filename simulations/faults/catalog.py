@@ -159,6 +159,33 @@ def central_db_damaged(c: Campaign) -> None:
     _damage(c, "central")
 
 
+def _disk_full_lines(c: Campaign) -> int:
+    return c.rig.log_text().count("the outbox's disk is full")
+
+
+def outbox_disk_full(c: Campaign) -> None:
+    """The gateway's outbox disk (a tmpfs) fills up while traffic flows, then space comes back: frames
+    are refused (logged, counted), no button is ACKed for what was not stored, service resumes alone."""
+    if c.timings.outbox_disk_bytes is None:
+        raise RigError("outbox_disk_full needs a rig with RigTimings(outbox_disk_bytes=...)")
+    _random_moment(c)
+    filler = c.rig.outbox_disk() / "filler"
+    said = _disk_full_lines(c)
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(bytes(65536))
+                f.flush()
+        except OSError:
+            pass  # ENOSPC: the disk is full
+    try:
+        c.traffic(c.rng.uniform(2.0, 4.0))
+    finally:
+        filler.unlink()
+    if _disk_full_lines(c) == said:
+        c.fail("the gateway's disk was full and it logged no refusal")
+
+
 FAULTS: dict[str, Fault] = {
     "gateway_kill9": gateway_kill9,
     "central_kill9": central_kill9,
@@ -171,5 +198,9 @@ FAULTS: dict[str, Fault] = {
     "backhaul_blackhole": backhaul_blackhole,
     "outbox_damaged": outbox_damaged,
     "central_db_damaged": central_db_damaged,
+    "outbox_disk_full": outbox_disk_full,
 }
 """Every fault by name, in the order ``--quick`` runs them."""
+
+NEEDS_OUTBOX_DISK = frozenset({"outbox_disk_full"})
+"""Faults run on a rig of their own, whose gateway keeps its outbox on a small tmpfs."""

@@ -27,7 +27,16 @@ def pages_in_use(path: Path) -> list[int]:
 
 
 def damage_sqlite(path: Path, how: Damage, rng: random.Random) -> str:
-    """Damage the file at ``path`` in place; returns a description of what was done."""
+    """Damage the file at ``path`` in place; returns a description of what was done.
+
+    The WAL is checkpointed into the file first (as the next open would do), so that the damage
+    hits the pages that hold the data rather than a near-empty main file.
+    """
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
     size, page = path.stat().st_size, page_size(path)
     pages = size // page
     if pages < 2:

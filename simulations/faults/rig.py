@@ -42,6 +42,10 @@ class RigTimings:
     keepalive_s: int = 2  # the gateway's MQTT keepalive: a half-open backhaul is noticed within 1.5x this
     retry_s: float = 3.0  # the gateway resends what central has not app-acked after this long
     autonomy_after_s: float = 30.0
+    # When set, the gateway runs in a mount namespace of its own (`unshare -m`, root only) with its
+    # outbox on a tmpfs of this many bytes, so that its disk can be filled (outbox_disk_full). The
+    # tmpfs dies with the gateway: a rig with it runs no fault that restarts the gateway.
+    outbox_disk_bytes: int | None = None
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
@@ -80,7 +84,8 @@ class Rig:
         self.registry_path = workdir / "nodes.json"
         self.registry.save(self.registry_path)
         self.central_db = workdir / "central.db"
-        self.outbox = workdir / "outbox.db"
+        self.outbox_dir = workdir / "outbox-disk" if timings.outbox_disk_bytes else workdir
+        self.outbox_dir.mkdir(exist_ok=True)
         self.api_port = free_port()
         self.broker = self._start_broker(port=0)
         self.broker.add_gateway(WARD, GATEWAY)
@@ -169,13 +174,35 @@ class Rig:
 
     # --- gateway ---------------------------------------------------------------------------------
 
+    @property
+    def outbox(self) -> Path:
+        """The gateway's outbox file as this process can reach it (through /proc for a tmpfs outbox)."""
+        if self.timings.outbox_disk_bytes is None:
+            return self.outbox_dir / "outbox.db"
+        return self.outbox_disk() / "outbox.db"
+
+    def outbox_disk(self) -> Path:
+        """The gateway's outbox directory as seen from here (its tmpfs, through /proc, when it has one)."""
+        if self.timings.outbox_disk_bytes is None:
+            return self.outbox_dir
+        if self.gateway is None:
+            raise RigError("the gateway's tmpfs exists only while it runs")
+        return Path(f"/proc/{self.gateway.pid}/root{self.outbox_dir}")
+
     def gateway_cmd(self) -> list[str]:
-        """``floodmesh gateway`` on this rig's radio, outbox and backhaul."""
+        """``floodmesh gateway`` on this rig's radio, outbox and backhaul (in a mount namespace with
+        a tmpfs outbox when ``outbox_disk_bytes`` is set)."""
         t = self.timings
-        return [sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GATEWAY,
+        namespace: list[str] = []
+        if t.outbox_disk_bytes is not None:
+            mount = 'mount -t tmpfs -o size="$1" floodmesh-outbox "$2" && shift 2 && exec "$@"'
+            namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh",
+                         str(t.outbox_disk_bytes), str(self.outbox_dir)]
+        return [*namespace, sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GATEWAY,
                 *self.broker.cli_args(GATEWAY, host="127.0.0.1", port=self.backhaul.port),
                 "--radio", f"tcp:{self.radio.host}:{self.radio.port}", "--registry", str(self.registry_path),
-                "--outbox", str(self.outbox), "--keepalive-s", str(t.keepalive_s), "--retry-s", str(t.retry_s),
+                "--outbox", str(self.outbox_dir / "outbox.db"), "--keepalive-s", str(t.keepalive_s),
+                "--retry-s", str(t.retry_s),
                 "--autonomy-after-s", str(t.autonomy_after_s)]
 
     def start_gateway(self) -> None:
@@ -193,6 +220,19 @@ class Rig:
         self._wait_or_abort(process, "gateway", sig)
         wait_for(lambda: not self.radio.connected.is_set(), 30, "the radio to lose its client")
 
+    def ensure_running(self) -> None:
+        """After a fault that went wrong: whatever is down (broker, central, gateway) is started again."""
+        if self.broker.process.poll() is not None:
+            self.restart_broker()
+        if self.central is not None and self.central.poll() is not None:
+            self.central = None
+        if self.central is None:
+            self.start_central()
+        if self.gateway is not None and self.gateway.poll() is not None:
+            self.gateway = None
+        if self.gateway is None:
+            self.start_gateway()
+
     # --- what the stores hold --------------------------------------------------------------------
 
     def holdings(self) -> Holdings:
@@ -205,7 +245,9 @@ class Rig:
 
     def outbox_frames(self) -> list[tuple[str, EventId]]:
         """(kind, event) of every radio frame in the gateway's outbox right now."""
-        out = []
+        out: list[tuple[str, EventId]] = []
+        if self.timings.outbox_disk_bytes is not None and self.gateway is None:
+            return out  # a tmpfs outbox is gone with its gateway
         for node_id, kind, data in read_rows(self.outbox, "SELECT node_id, kind, frame FROM outbox "
                                                           "WHERE kind != 'case_events'"):
             rec = self.registry.get(int(node_id))
@@ -215,6 +257,8 @@ class Rig:
 
     def outbox_count(self) -> int:
         """Messages in the gateway's outbox (0 when absent)."""
+        if self.timings.outbox_disk_bytes is not None and self.gateway is None:
+            return 0
         rows = read_rows(self.outbox, "SELECT count(*) FROM outbox")
         return int(rows[0][0]) if rows else 0
 
@@ -224,6 +268,11 @@ class Rig:
         full_env = {**os.environ, "PYTHONFAULTHANDLER": "1", **(env or {})}
         return subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603
                                 env=full_env)
+
+    def log_text(self) -> str:
+        """What the processes have logged so far."""
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")
 
     @property
     def log_file(self) -> IO[bytes]:
