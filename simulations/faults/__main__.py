@@ -9,6 +9,7 @@ was lost, duplicated or unexpected and every fault's own check passed.
 import argparse
 import json
 import logging
+import signal
 import sys
 import tempfile
 import time
@@ -82,6 +83,10 @@ def _play(campaign: Campaign, plan: list[str], progress: Progress, done: int, pe
                 campaign.rig.ensure_running()
             campaign.faults[name] += 1
             counts = _new_items(campaign.close_epoch(), seen)
+            # One line per round as it ends: a campaign cut short still says what it saw.
+            with (campaign.workdir / "rounds.jsonl").open("a") as log:
+                log.write(json.dumps({"round": done + i, "fault": name, **counts,
+                                      "checks_failed": len(campaign.failures)}) + "\n")
             row = per_fault[name]
             row["rounds"] += 1
             for key, value in counts.items():
@@ -141,6 +146,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exit 0 only for a clean campaign."""
     args = _parser().parse_args(argv)
+    # Started in the background by a shell, this process (and so every child it starts) would ignore
+    # SIGINT, and a polite stop of central or the gateway would look like a hang: take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     summary = run(args)
     if args.summary_json:

@@ -70,6 +70,10 @@ class Campaign:
         """Let traffic flow for ``seconds``."""
         self._stop.wait(seconds)
 
+    def ledger_sent_count(self) -> int:
+        """Frames the nodes have sent so far."""
+        return sum(len(s) for s in self.ledger.sent.values())
+
     def measure(self, name: str, value: float) -> None:
         """Keep a number a fault measured (e.g. seconds to notice a half-open link)."""
         self.measures.setdefault(name, []).append(value)

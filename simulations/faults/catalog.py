@@ -63,6 +63,25 @@ def broker_restart(c: Campaign) -> None:
     wait_for(c.rig.central_healthy, 120, "central to reconnect to the restarted broker")
 
 
+def central_away_broker_overflows(c: Campaign) -> None:
+    """Central stopped long enough that its broker session queues more than ``max_queued_messages``
+    (Mosquitto drops the rest): the gateway's outbox must backfill what was never app-acked."""
+    _random_moment(c)
+    dropped = _broker_drops(c)
+    c.rig.signal_central(signal.SIGINT)
+    queued = c.timings.broker_max_queued
+    start = c.ledger_sent_count()
+    wait_for(lambda: c.ledger_sent_count() - start > 2 * queued, 120, f"{2 * queued} frames sent with central away")
+    c.rig.start_central()
+    if _broker_drops(c) == dropped:
+        c.fail("central was away for twice the broker's queue, yet Mosquitto dropped nothing: the fault missed")
+
+
+def _broker_drops(c: Campaign) -> int:
+    log = c.rig.workdir / "broker" / "mosquitto.log"
+    return log.read_text(errors="replace").count("being dropped for client central") if log.exists() else 0
+
+
 def _central_crash_at(c: Campaign, point: str) -> None:
     c.rig.signal_central(signal.SIGINT)
     batch = c.rng.randint(1, 5)
@@ -199,6 +218,7 @@ FAULTS: dict[str, Fault] = {
     "outbox_damaged": outbox_damaged,
     "central_db_damaged": central_db_damaged,
     "outbox_disk_full": outbox_disk_full,
+    "central_away_broker_overflows": central_away_broker_overflows,
 }
 """Every fault by name, in the order ``--quick`` runs them."""
 

@@ -46,6 +46,9 @@ class RigTimings:
     # outbox on a tmpfs of this many bytes, so that its disk can be filled (outbox_disk_full). The
     # tmpfs dies with the gateway: a rig with it runs no fault that restarts the gateway.
     outbox_disk_bytes: int | None = None
+    # What Mosquitto keeps for an offline central: low, so that a central away for seconds overflows it
+    # and the gateway's outbox must backfill what the broker dropped (central_away_broker_overflows).
+    broker_max_queued: int = 300
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
@@ -105,7 +108,8 @@ class Rig:
     # --- broker ----------------------------------------------------------------------------------
 
     def _start_broker(self, port: int) -> RunningBroker:
-        return start_broker(self.workdir / "broker", prefer="mosquitto", port=port, persistence=True)
+        return start_broker(self.workdir / "broker", prefer="mosquitto", port=port, persistence=True,
+                            max_queued_messages=self.timings.broker_max_queued)
 
     def kill_broker(self, sig: signal.Signals = signal.SIGKILL) -> None:
         """End the broker with ``sig`` (SIGKILL: no persistence save; SIGTERM: a clean restart)."""
