@@ -183,8 +183,8 @@ def _disk_full_lines(c: Campaign) -> int:
 
 
 def outbox_disk_full(c: Campaign) -> None:
-    """The gateway's outbox disk (a tmpfs) fills up while traffic flows, then space comes back: frames
-    are refused (logged, counted), no button is ACKed for what was not stored, service resumes alone."""
+    """The gateway's outbox disk (a tmpfs) fills up while traffic flows, then space comes back: what
+    cannot be stored is refused (logged, counted), no button is ACKed for it, service resumes alone."""
     if c.timings.outbox_disk_bytes is None:
         raise RigError("outbox_disk_full needs a rig with RigTimings(outbox_disk_bytes=...)")
     _random_moment(c)
@@ -201,8 +201,10 @@ def outbox_disk_full(c: Campaign) -> None:
         c.traffic(c.rng.uniform(2.0, 4.0))
     finally:
         filler.unlink()
-    if _disk_full_lines(c) == said:
-        c.fail("the gateway's disk was full and it logged no refusal")
+    # Not every full disk makes a write fail: SQLite reuses the WAL's space once checkpointed, so a
+    # short spell may store everything. The promise is in the ledger (no ACK for what was not stored,
+    # service back alone); how often the gateway had to refuse is a measure, not a check.
+    c.measure("disk_full_refusal_lines", _disk_full_lines(c) - said)
 
 
 FAULTS: dict[str, Fault] = {
