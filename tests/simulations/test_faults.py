@@ -14,6 +14,7 @@ from floodmesh.broker import find_mosquitto
 from simulations.faults.campaign import Campaign
 from simulations.faults.catalog import FAULTS, NEEDS_OUTBOX_DISK
 from simulations.faults.ledger import Kind
+from simulations.faults.rig import RigTimings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -22,7 +23,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     if find_mosquitto() is None:
         pytest.fail("mosquitto is not installed: the test command's setup installs it (apt-get install mosquitto)")
-    running = Campaign(tmp_path_factory.mktemp("faults"), seed=20261201, drain_timeout_s=60)
+    # A small broker queue: central_away_broker_overflows then needs only 2 x 100 frames.
+    running = Campaign(tmp_path_factory.mktemp("faults"), seed=20261201, drain_timeout_s=60,
+                       timings=RigTimings(broker_max_queued=100))
     running.start()
     running.traffic(1.0)
     yield running
