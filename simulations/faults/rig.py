@@ -31,6 +31,13 @@ WARD, GATEWAY = "19813", "gw-19813"
 RADIO_NODE_NUM = 0x0F000001
 
 
+# `python -m floodmesh ...` with SIGINT back to its default first: a test run or campaign started in
+# the background by a shell ignores SIGINT, its children would inherit that, and a polite stop of
+# central or the gateway would look like a hang. SIG_DFL (unlike a handler) survives exec.
+_FLOODMESH = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+              "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-m", "floodmesh"]
+
+
 class RigError(RuntimeError):
     """A process of the rig did not come up or go down as asked."""
 
@@ -124,7 +131,7 @@ class Rig:
 
     def central_cmd(self) -> list[str]:
         """``floodmesh central`` on this rig's files and ports."""
-        return [sys.executable, "-m", "floodmesh", "central", *self.broker.cli_args("central"),
+        return [*_FLOODMESH, "central", *self.broker.cli_args("central"),
                 "--db", str(self.central_db), "--registry", str(self.registry_path), "--port", str(self.api_port)]
 
     def start_central(self, env: dict[str, str] | None = None, wait: bool = True) -> None:
@@ -202,7 +209,7 @@ class Rig:
             mount = 'mount -t tmpfs -o size="$1" floodmesh-outbox "$2" && shift 2 && exec "$@"'
             namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh",
                          str(t.outbox_disk_bytes), str(self.outbox_dir)]
-        return [*namespace, sys.executable, "-m", "floodmesh", "gateway", "--ward", WARD, "--gateway", GATEWAY,
+        return [*namespace, *_FLOODMESH, "gateway", "--ward", WARD, "--gateway", GATEWAY,
                 *self.broker.cli_args(GATEWAY, host="127.0.0.1", port=self.backhaul.port),
                 "--radio", f"tcp:{self.radio.host}:{self.radio.port}", "--registry", str(self.registry_path),
                 "--outbox", str(self.outbox_dir / "outbox.db"), "--keepalive-s", str(t.keepalive_s),
