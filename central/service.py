@@ -17,6 +17,7 @@ from central.cases.watch import DeadlineWatch
 from central.core.config import CentralSettings
 from central.geo.authorities import load_authorities
 from central.geo.ward_locator import WardLocator
+from central.ingest.fault_hook import crash_hook
 from central.ingest.jetstream_uplinks import JetStreamUplinks
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor, utc_now
@@ -79,7 +80,9 @@ class CentralService:
 
         source = s.jetstream_source()
         ingest = self.ingest = MqttIngest(processor, s.mqtt_endpoint(), s.client_id, announce=announce,
-                                          shared_group=s.shared_subscription, subscribe_uplinks=source is None)
+                                          shared_group=s.shared_subscription, subscribe_uplinks=source is None,
+                                          fault_hook=crash_hook(s.fault_injection_crash_at,
+                                                                s.fault_injection_crash_batch))
         ingest.start()
         if source is not None:
             self.jetstream = JetStreamUplinks(source, ingest.accept)

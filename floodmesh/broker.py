@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -194,9 +194,16 @@ def probe_connect(endpoint: MqttEndpoint, timeout_s: float) -> bool:
     return accepted.is_set()
 
 
-def _mosquitto_config(workdir: Path, host: str, port: int, insecure_plaintext: bool) -> Path:
+def _mosquitto_config(
+    workdir: Path, host: str, port: int, insecure_plaintext: bool, persistence: bool, max_queued: int | None
+) -> Path:
     conf = workdir / "mosquitto.conf"
-    options = MosquittoOptions(host, port, log_file=workdir / "mosquitto.log")
+    state = workdir / "persistence" if persistence else None
+    if state is not None:
+        state.mkdir(mode=0o700, exist_ok=True)
+    options = MosquittoOptions(host, port, log_file=workdir / "mosquitto.log", persistence_dir=state)
+    if max_queued is not None:
+        options = replace(options, max_queued_messages=max_queued)
     if insecure_plaintext:
         conf.write_text(insecure_plaintext_config(options))
     else:
@@ -226,7 +233,7 @@ def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Po
 def start_broker(
     workdir: Path, prefer: BrokerKind | None = None, host: str = "127.0.0.1", port: int = 0,
     insecure_plaintext: bool = False, gateways: Sequence[tuple[str, str]] = (),
-    cert_hosts: Sequence[str] | None = None,
+    cert_hosts: Sequence[str] | None = None, persistence: bool = False, max_queued_messages: int | None = None,
 ) -> RunningBroker:
     """Start Mosquitto (if installed and not told otherwise) or amqtt on ``host:port`` (0 = free).
 
@@ -237,6 +244,10 @@ def start_broker(
     ``cert_hosts`` replaces the names in the certificate (default: ``host``, 127.0.0.1, localhost).
     ``gateways`` ((ward, gateway) pairs) get identities before the broker starts (amqtt cannot reload).
     ``insecure_plaintext`` starts an anonymous plaintext broker instead: only for baseline benchmarks.
+    ``persistence`` keeps sessions and queued messages in ``workdir``/persistence (Mosquitto only), so a
+    broker restarted on the same ``workdir`` and ``port`` picks them up again (fault tests).
+    ``max_queued_messages`` lowers what Mosquitto keeps for an offline client (fault tests: the outbox
+    must backfill what the broker dropped).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     if not insecure_plaintext:
@@ -249,7 +260,8 @@ def start_broker(
     if prefer == "mosquitto" and not mosquitto:
         raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
     if kind == "mosquitto" and mosquitto:
-        cmd = [mosquitto, "-c", str(_mosquitto_config(workdir, host, port, insecure_plaintext))]
+        cmd = [mosquitto, "-c", str(_mosquitto_config(workdir, host, port, insecure_plaintext, persistence,
+                                                      max_queued_messages))]
     else:
         cmd = [sys.executable, "-m", "amqtt.scripts.broker_script", "-c",
                str(amqtt_config(workdir, host, port, insecure_plaintext))]

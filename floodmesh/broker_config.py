@@ -15,7 +15,11 @@ from floodmesh.broker_tls import TlsFiles, issue_server_cert, make_ca
 
 # max_inflight/queued limits raised: the defaults (20 in flight, 1000 queued) throttle and then
 # silently drop QoS 1 bursts from a gateway draining its outbox.
-_LIMITS = "max_inflight_messages 0\nmax_queued_messages 1000000\nmax_queued_bytes 0\n"
+_MAX_QUEUED = 1_000_000
+
+
+def _limits(options: "MosquittoOptions") -> str:
+    return f"max_inflight_messages 0\nmax_queued_messages {options.max_queued_messages}\nmax_queued_bytes 0\n"
 # An SOS ACK is one small packet each way: without TCP_NODELAY, Nagle plus delayed ACK add ~40 ms.
 _NODELAY = "set_tcp_nodelay true\n"
 
@@ -30,6 +34,8 @@ class MosquittoOptions:
     persistence_dir: Path | None = None
     pid_file: Path | None = None
     run_as: str | None = None  # the user Mosquitto drops to when started as root; None = the current user
+    # QoS 1 messages kept per offline persistent session; past this Mosquitto drops them (fault tests lower it).
+    max_queued_messages: int = _MAX_QUEUED
 
 
 def secure_config(directory: Path, options: MosquittoOptions) -> str:
@@ -52,13 +58,13 @@ def secure_config(directory: Path, options: MosquittoOptions) -> str:
         "tls_version tlsv1.2",  # the minimum: Mosquitto 2.0 then also accepts TLS 1.3
         "",
     ]
-    return "\n".join(lines) + _NODELAY + _LIMITS + _state(options)
+    return "\n".join(lines) + _NODELAY + _limits(options) + _state(options)
 
 
 def insecure_plaintext_config(options: MosquittoOptions) -> str:
     """An anonymous plaintext broker: only for measuring what TLS, passwords and the ACL cost."""
     return (f"listener {options.port} {options.bind_host}\nallow_anonymous true\n"
-            + _NODELAY + _LIMITS + _state(options))
+            + _NODELAY + _limits(options) + _state(options))
 
 
 def _state(options: MosquittoOptions) -> str:

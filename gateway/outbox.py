@@ -7,6 +7,10 @@ broker crash can lose what it acknowledged. SOS frames drain before telemetry.
 A backhaul outage can last for days, so the outbox has a capacity. When it is full, telemetry is
 thinned (every other stored reading goes, but never a node's latest one) so that the history keeps
 its shape at a coarser step; an SOS or a cancel is never dropped, even past the capacity.
+
+When the disk itself is full, telemetry is refused and thinned to make room for the emergencies;
+what cannot be stored is refused (returned to the caller, never acknowledged to anyone), and
+storing works again by itself as soon as there is space.
 """
 
 import sqlite3
@@ -15,10 +19,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from protocol.sqlite_integrity import set_aside_if_damaged
+
 PRIORITY_EMERGENCY = 0
 PRIORITY_TELEMETRY = 1
 CASE_EVENTS = "case_events"  # a message holding the ward's case events (JSON), not a radio frame
 EMERGENCY_KINDS = ("sos", "sos_cancel", CASE_EVENTS)
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying the disk is full (or a write failed for want of space)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "disk is full" in str(exc)
+    return code & 0xFF in (_SQLITE_FULL, _SQLITE_IOERR)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -78,6 +95,9 @@ class Outbox:
         self.path = path
         self.capacity = capacity
         self.thinned = 0
+        self.disk_full = 0  # times a write found the disk full
+        # A damaged outbox is moved away before anything opens it: the gateway goes on with a fresh one.
+        self.set_aside = set_aside_if_damaged(path, "gateway outbox")
         # The outbox is used by the gateway's single worker thread; created elsewhere, used there.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -100,7 +120,8 @@ class Outbox:
                 pass
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may have rolled back itself (a full disk at COMMIT)
+                self._db.execute("ROLLBACK")
             self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
             raise
 
@@ -122,6 +143,30 @@ class Outbox:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO node_seen (node_id, boot, seq) VALUES (?, ?, ?)", seen)
             return [self.insert(db, f) for f in frames]
+
+    def add_making_room(
+        self, frames: Sequence[InboundFrame], seen: Iterable[tuple[int, int, int]] = ()
+    ) -> tuple[list[OutboxMessage], list[InboundFrame]]:
+        """``add``, except on a full disk: then telemetry is refused and thinned so that the emergencies
+        fit; returns (stored, refused). Raises only for errors other than a full disk."""
+        try:
+            return self.add(frames, seen), []
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc):
+                raise
+        self.disk_full += 1
+        urgent = [f for f in frames if f.priority == PRIORITY_EMERGENCY]
+        if not urgent:
+            return [], list(frames)
+        try:
+            with self.transaction():
+                self._thin()  # pages freed in the file are reused by the emergencies
+            stored = self.add(urgent, seen)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc):
+                raise
+            return [], list(frames)
+        return stored, [f for f in frames if f.priority != PRIORITY_EMERGENCY]
 
     def _thin(self) -> int:
         """Drop every other stored reading, keeping each node's latest; returns how many went."""
@@ -160,7 +205,8 @@ class Outbox:
             self._db.execute("COMMIT")
             self._count -= removed
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may have rolled back itself (a full disk at COMMIT)
+                self._db.execute("ROLLBACK")
             raise
         return removed
 

@@ -7,6 +7,7 @@ events, so neither blocks on SQLite nor calls back into its own client.
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.config import GatewaySettings as GatewaySettings  # re-exported: its home until settings moved
 from gateway.directory import DirectoryCache
-from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox
+from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox, is_disk_full
 from gateway.publisher import UplinkPublisher
 from gateway.radio.base import IncomingText, RadioLink, RadioPacket
 from gateway.radio.transmit_queue import TransmitQueue
@@ -113,7 +114,7 @@ class GatewayService:
         """Connect to the broker, start the worker, start listening to the radio."""
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.settings.gateway_id}", daemon=True)
         self._thread.start()
-        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.keepalive_s)
+        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.mqtt_keepalive_s())
         self._client.loop_start()
         self._radio.set_text_handler(lambda heard: self._events.put(_Text(heard)))
         self._radio.start(self._events.put)
@@ -146,9 +147,14 @@ class GatewayService:
             "outbox_pending": self._outbox.count(),
             "in_flight": self._publisher.in_flight,
             "thinned": self._outbox.thinned,
+            "outbox_set_aside": self._outbox_set_aside(),
             "rejected": sum(rejected.values()),
             "rejected_by_reason": dict(rejected),
         }
+
+    def _outbox_set_aside(self) -> str | None:
+        set_aside = self._outbox.set_aside
+        return None if set_aside is None else set_aside.describe()
 
     def _radio_rejected(self) -> Counter[str]:
         # Links that parse a transport of their own (Meshtastic MQTT) refuse some input themselves.
@@ -164,7 +170,7 @@ class GatewayService:
         old._reset_sockets()
         self._client = self._make_client()
         self._publisher.use(self._client)
-        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.keepalive_s)
+        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.mqtt_keepalive_s())
         self._client.loop_start()
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
@@ -200,7 +206,15 @@ class GatewayService:
     def _run(self) -> None:
         last_retry_check = time.monotonic()
         while not self._stop.is_set():
-            self._handle(self._take_events())
+            try:
+                self._handle(self._take_events())
+            except sqlite3.OperationalError as exc:
+                if not is_disk_full(exc):
+                    raise
+                # An ack or a ward case that could not be written: it stays undone and is redone
+                # (central resends, the outbox resends); the worker itself must not die of it.
+                self.rejected["outbox_disk_full"] += 1
+                log.error("gateway %s: the outbox's disk is full (%s); free space there", self.settings.gateway_id, exc)
             now = time.monotonic()
             if now - last_retry_check >= 1.0:
                 last_retry_check = now
@@ -242,17 +256,39 @@ class GatewayService:
                 if verified is not None:
                     inbound.append(verified)
             elif isinstance(ev, _Mqtt):
-                self._from_central(ev.topic, ev.payload)
+                self._from_central_surviving_full_disk(ev)
             elif isinstance(ev, _Text):
                 self.ward.on_text(ev.heard)
             else:
                 self._link_changed(ev.connected)
         if inbound:
-            stored = self._outbox.add([f for f, _ in inbound], self._guard.newest())
+            stored, refused = self._outbox.add_making_room([f for f, _ in inbound], self._guard.newest())
             self.counts["stored"] += len(stored)
-            for msg, (_f, frame) in zip(stored, inbound, strict=True):
+            if refused:
+                self._refuse_for_disk(refused, len(stored))
+            kept = [(f, frame) for f, frame in inbound if f not in refused]
+            for msg, (_f, frame) in zip(stored, kept, strict=True):
                 if msg.kind == "sos":
                     self.ward.sos_stored(msg, frame)
+
+    def _refuse_for_disk(self, refused: list[InboundFrame], stored: int) -> None:
+        # Never acknowledged to anyone: a refused SOS is retried by its button, a refused reading is gone.
+        self.rejected["outbox_disk_full"] += len(refused)
+        log.error("gateway %s: the outbox's disk is full (%s): refused %d frame(s) (%d SOS), stored %d; free space "
+                  "there: storing resumes by itself", self.settings.gateway_id, self.settings.outbox_path,
+                  len(refused), sum(f.kind == "sos" for f in refused), stored)
+
+    def _from_central_surviving_full_disk(self, ev: "_Mqtt") -> None:
+        # An ack or downlink that cannot be written down now is redone later (central resends it); the
+        # radio frames taken in the same batch must still be stored.
+        try:
+            self._from_central(ev.topic, ev.payload)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(exc):
+                raise
+            self.rejected["outbox_disk_full"] += 1
+            log.error("gateway %s: the outbox's disk is full (%s) handling %s; free space there",
+                      self.settings.gateway_id, exc, ev.topic)
 
     def _verify(self, packet: RadioPacket) -> tuple[InboundFrame, Frame] | None:
         self.counts["heard"] += 1
@@ -278,7 +314,9 @@ class GatewayService:
         if frame.kind not in ("sos", "sos_cancel"):
             return False
         last = self._last_downlink.get(frame.node_id)
-        if last is not None:
+        # Only the answer to this very SOS: an older press's ACK would drop a newer SOS the gateway
+        # accepted but could not store (a full disk) and so never sent on.
+        if last is not None and (frame.kind != "sos" or self._verifier.answers(last, frame)):
             self._transmit(frame.node_id, last)
             return False
         # No answer to repeat: central's was lost on the way (or has not come yet). Forward the
@@ -331,9 +369,10 @@ class GatewayService:
         ids = [*ack.msg_ids, *(r.msg_id for r in ack.refused)]
         for r in ack.refused:
             log.warning("gateway %s: central refused msg %d: %s", self.settings.gateway_id, r.msg_id, r.reason)
+        # The outbox first: if its disk is full, the messages stay in flight and are resent (and acked) later.
+        removed = self._outbox.forget(ids)
         self._publisher.acknowledged(ids)
         self.ward.acked(ids)
-        removed = self._outbox.forget(ids)
         self.counts["acked"] += removed
         self.counts["refused_by_central"] += len(ack.refused)
 
@@ -365,7 +404,8 @@ class GatewayService:
             self._fresh_client()
         if connected:
             s = self.settings
-            status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count())
+            status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count(),
+                                   outbox_set_aside=self._outbox_set_aside())
             self._client.publish(topics.status(s.ward, s.gateway_id), status.model_dump_json(), qos=1, retain=True)
 
 

@@ -20,3 +20,16 @@ class FrameVerifier:
         if frame.ftype >= frames.T_ACK:
             raise frames.FrameError("unexpected_downlink", f"{frame.kind} frame heard from node {node_id:08x}")
         return frame
+
+    def answers(self, downlink: bytes, sos: frames.Frame) -> bool:
+        """Whether ``downlink`` (a frame central sent to ``sos``'s node) is the ACK of that very SOS."""
+        record = self._registry.get(sos.node_id)
+        if record is None:
+            return False
+        try:
+            answer = frames.decode(downlink, record.key)
+        except frames.FrameError:
+            return False
+        ack = answer.payload
+        return (isinstance(ack, frames.Ack) and ack.sos_seq == sos.seq
+                and ack.sos_boot == sos.boot_epoch & 0xFFFF)

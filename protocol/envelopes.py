@@ -93,6 +93,7 @@ class GatewayStatus(_Envelope):
     ward: str = Field(min_length=1, max_length=64)
     online: bool
     outbox_pending: int = Field(default=0, ge=0)
+    outbox_set_aside: str | None = Field(default=None, max_length=1024)  # a damaged outbox moved away at start
 
 
 CaseEventKind = Literal[

@@ -7,6 +7,7 @@ vanishes while connections stay open, as on a congested or half-dead cellular li
 
 import socket
 import threading
+import time
 
 
 class BackhaulLink:
@@ -22,6 +23,9 @@ class BackhaulLink:
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
+        # Connections the client side ended itself (e.g. a gateway that noticed a dead link), with when.
+        self.client_hangups: list[float] = []
+        self.hangup = threading.Condition()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -41,16 +45,20 @@ class BackhaulLink:
             upstream.settimeout(None)
             with self._lock:
                 self._conns += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
         while True:
             try:
                 data = src.recv(65536)
             except OSError:
                 data = b""
             if not data:
+                if from_client and not self.refuse:
+                    with self.hangup:
+                        self.client_hangups.append(time.monotonic())
+                        self.hangup.notify_all()
                 for s in (src, dst):
                     try:
                         s.shutdown(socket.SHUT_RDWR)
@@ -66,6 +74,13 @@ class BackhaulLink:
                 src.close()
                 dst.close()
                 return
+
+    def wait_client_hangup(self, after: float, timeout_s: float) -> float | None:
+        """Seconds from ``after`` (a ``time.monotonic()``) until a client ended a connection, or None."""
+        with self.hangup:
+            self.hangup.wait_for(lambda: any(t >= after for t in self.client_hangups), timeout_s)
+            later = [t for t in self.client_hangups if t >= after]
+        return min(later) - after if later else None
 
     def cut(self) -> None:
         """The backhaul is gone: refuse new connections and drop the open ones."""

@@ -140,6 +140,7 @@ class StatsOut(BaseModel):
     api_refused_by_reason: dict[str, int] = {}
     telemetry_dropped_by_reason: dict[str, int] = {}
     rules_evaluated: int = 0
+    database_set_aside: str | None = None  # set when central started on a fresh file beside a damaged one
 
 
 class LevelBucketOut(BaseModel):

@@ -74,6 +74,9 @@ class CentralSettings(ProcessSettings):
     mqtt_insecure_plaintext: bool = False  # explicit opt-out of TLS; never the default
     # A registry made by `floodmesh demo` (derived, throwaway keys) is refused unless this is set.
     allow_demo_registry: bool = False
+    # Fault campaign only (central/ingest/fault_hook.py): crash at this point of the Nth ingest batch.
+    fault_injection_crash_at: Literal["off", "after_commit", "after_publish"] = "off"
+    fault_injection_crash_batch: Annotated[int, Field(ge=1)] = 1
 
     @field_validator("nats_servers")
     @classmethod

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from central.ingest.fault_hook import CrashAt
 from central.ingest.processor import BatchResult, UplinkProcessor
 from central.ingest.uplink_queue import UplinkQueue
 
@@ -28,11 +29,13 @@ class IngestWorker:
         uplinks: UplinkQueue,
         publish: Publish,
         announce: Callable[[], Sequence[Outgoing]] | None = None,
+        fault_hook: CrashAt | None = None,
     ) -> None:
         self._processor = processor
         self._uplinks = uplinks
         self._publish = publish
         self._announce = announce
+        self._fault_hook = fault_hook  # None unless a fault campaign asked for a crash
         self._stop = threading.Event()
         self._announce_due = threading.Event()
         self._thread = threading.Thread(target=self._run, name="central-ingest", daemon=True)
@@ -71,7 +74,11 @@ class IngestWorker:
                 continue
             self.batches += 1
             self.urgent_batches += taken.urgent
+            if self._fault_hook is not None:
+                self._fault_hook.reached("after_commit")
             self._publish_result(result)
+            if self._fault_hook is not None:
+                self._fault_hook.reached("after_publish")
 
     def _publish_result(self, result: BatchResult) -> None:
         # ACKs first: the button is waiting; the app ack only lets the gateway forget the uplink.

@@ -22,6 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from central.ingest.fault_hook import CrashAt
 from central.ingest.ingest_worker import IngestWorker
 from central.ingest.processor import UplinkProcessor
 from central.ingest.uplink_queue import UplinkQueue
@@ -60,6 +61,7 @@ class MqttIngest:
         announce: Callable[[], Sequence[tuple[str, str, bool]]] | None = None,
         shared_group: str | None = None,
         subscribe_uplinks: bool = True,
+        fault_hook: CrashAt | None = None,
     ) -> None:
         self._endpoint = endpoint
         uplinks = topics.UPLINK_FILTER
@@ -70,7 +72,7 @@ class MqttIngest:
         self._uplinks = UplinkQueue(batch_max, BATCH_MAX_BYTES, batch_wait_s)
         self._stop = threading.Event()
         self._subscribed = threading.Event()
-        self._worker = IngestWorker(processor, self._uplinks, self.publish, announce)
+        self._worker = IngestWorker(processor, self._uplinks, self.publish, announce, fault_hook)
         self._received = self._published = 0
         self._refused = self._unreachable = 0  # written only on paho's network thread
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,

@@ -145,6 +145,7 @@ class Stats:
     alerts: int = 0
     telemetry_dropped_by_reason: dict[str, int] = field(default_factory=dict)  # points the time-series store lost
     rules_evaluated: int = 0  # quality-passed readings the flood rules ran on
+    database_set_aside: str | None = None  # a damaged database found at start, moved away (what, where, when)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from central.store.base import (
 from central.store.records import Case, NodeHealth, Reading, Stats, StoredAlert, StoredEvent
 from central.store.schema import SCHEMA_VERSION_KEY, migrations_after
 from central.store.transaction import CASE_COLUMNS, EVENT_COLUMNS, StoreTx, case_from_row
+from protocol.sqlite_integrity import SetAside
 
 _READING_COLUMNS = (
     "node_id, boot_epoch, seq, station_id, node_ts, received_at, distance_mm, level_m, battery_pct, flags, qc_flag, "
@@ -50,6 +51,7 @@ class SqlStore(ABC):
         self._all_lock = threading.Lock()
         self.on_commit: list[CommitObserver] = []
         self._writer: Connection  # opened by the backend, which then creates or migrates the schema
+        self.set_aside: SetAside | None = None  # a damaged database file moved away at open (SQLite)
 
     @property
     def dialect(self) -> Dialect:
@@ -272,6 +274,7 @@ class SqlStore(ABC):
                 if str(k).startswith(TELEMETRY_DROPPED_PREFIX)
             },
             rules_evaluated=int(counters.get(RULES_EVALUATED, 0)),
+            database_set_aside=None if self.set_aside is None else self.set_aside.describe(),
         )
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from central.store.records import StoredEvent
 from central.store.schema import INDEXES_AFTER_MIGRATIONS, MIGRATIONS, OLD_CASES_CHECK, SCHEMA
 from central.store.sql import SqlStore
 from protocol.envelopes import sos_case_ref
+from protocol.sqlite_integrity import set_aside_if_damaged
 
 SQLITE = Dialect(
     name="sqlite",
@@ -25,6 +26,8 @@ class SqliteStore(SqlStore):
     def __init__(self, path: Path) -> None:
         super().__init__(SQLITE)
         self._path = path
+        # A damaged file is moved away before anything opens it; central then starts on a fresh one.
+        self.set_aside = set_aside_if_damaged(path, "central database")
         # The writer as sqlite3 itself too, for what only SQLite has (executescript, PRAGMA).
         self._writer = self._db = self._track(self._open())
         self._db.executescript(SCHEMA)

@@ -2,9 +2,8 @@
 
 import json
 import queue
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -23,15 +22,7 @@ from protocol import frames, topics
 from protocol.envelopes import AppAck, CaseEvent, CaseEvents, Downlink, WardDirectory, sos_case_ref
 from protocol.registry import NodeRegistry
 from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, NOW, WARD, make_uplink, vector_hex
-from tests.mqtt_peer import stand_in_gateway
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
+from tests.mqtt_peer import stand_in_gateway, wait_until
 
 
 @pytest.fixture
@@ -103,7 +94,7 @@ def test_central_service_end_to_end(
     service = CentralService(settings)
     service.start()
     try:
-        wait_for(lambda: service.ingest is not None)
+        wait_until(lambda: service.ingest is not None, what="central's ingest")
         assert service.ingest is not None
         assert service.ingest.wait_subscribed(10)  # central's SUBACK
         publish(client, make_uplink(vector_hex("sos_medical_gps"), 1))
@@ -113,7 +104,7 @@ def test_central_service_end_to_end(
         kim_long.disconnect()
         kim_long.loop_stop()
         receive(inbox, 2)  # ACK downlink and app ack to gw-kimlong
-        wait_for(lambda: service.stats()["readings_stored"] == 1)
+        wait_until(lambda: service.stats()["readings_stored"] == 1, what="the reading stored")
         with urllib.request.urlopen(service.api_url + "/api/stats", timeout=5) as resp:  # noqa: S310 - loopback
             stats = json.load(resp)
         with urllib.request.urlopen(service.api_url + "/healthz", timeout=5) as resp:  # noqa: S310 - loopback
@@ -149,7 +140,7 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
     service = CentralService(settings)
     service.start()
     try:
-        wait_for(lambda: service.ingest is not None)
+        wait_until(lambda: service.ingest is not None, what="central's ingest")
         assert service.ingest is not None
         assert service.ingest.wait_subscribed(10)  # central's SUBACK
         history = CaseEvents(msg_id=5, gateway=GATEWAY, ward=WARD, events=[CaseEvent(

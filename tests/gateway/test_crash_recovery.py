@@ -67,7 +67,7 @@ class Stream:
             except (ConnectionError, OSError):
                 return
             self.written[event] = data
-            time.sleep(0.002)
+            stop.wait(0.002)  # pacing, and a prompt end when the round is over
 
 
 def _rows(db: Path, sql: str) -> list[tuple[int, ...]]:

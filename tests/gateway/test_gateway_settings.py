@@ -48,3 +48,13 @@ def test_a_running_gateway_needs_its_radio_and_registry(tmp_path: Path) -> None:
         GatewaySettings.from_sources({"ward": "1", "gateway_id": "g", "radio": "serial:/dev/null",
                                       "registry_path": "/etc/hostname", "mqtt_insecure_plaintext": True,
                                       "outbox_path": tmp_path / "no" / "outbox.db"}, None, {})
+
+
+@pytest.mark.parametrize("keepalive_s", [2, 3, 5, 30, 61])
+def test_paho_keepalive_notices_a_half_open_link_within_one_and_a_half_keepalives(
+    tmp_path: Path, keepalive_s: int
+) -> None:
+    s = GatewaySettings("19774", "gw-19774", tmp_path / "outbox.db", keepalive_s=keepalive_s)
+    # paho gives up on a link at most two of its keepalives after the last byte came in.
+    assert 1 <= s.mqtt_keepalive_s()
+    assert 2 * s.mqtt_keepalive_s() <= 1.5 * keepalive_s

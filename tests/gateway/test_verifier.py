@@ -44,3 +44,16 @@ def test_unknown_node_and_downlinks_are_refused() -> None:
     ack = next(v for v in VECTORS["valid"] if v["frame"]["type"] == "ack")
     with pytest.raises(frames.FrameError, match="unexpected_downlink"):
         verifier.verify(bytes.fromhex(ack["hex"]))
+
+
+def test_a_downlink_answers_only_the_sos_it_names() -> None:
+    key = b"k" * 16
+    reg = NodeRegistry()
+    reg.add(NodeRecord(0x0B000001, "sos_button", key, "19774"))
+    verifier = FrameVerifier(reg)
+    sos_3 = frames.Frame(0x0B000001, 2, 3, 1_764_000_000, frames.Sos(1, 2))
+    sos_4 = frames.Frame(0x0B000001, 2, 4, 1_764_000_001, frames.Sos(1, 2))
+    ack_3 = frames.encode(frames.Frame(0x0B000001, 1, 9, 1_764_000_002, frames.Ack(2, 3, 17, 0)), key)
+    assert verifier.answers(ack_3, sos_3)
+    assert not verifier.answers(ack_3, sos_4), "an older press's ACK must not answer a newer SOS"
+    assert not verifier.answers(b"junk", sos_3)

@@ -1,0 +1,130 @@
+"""The campaign: traffic through the rig, faults at random moments, and the ledger's verdict.
+
+One rig runs the whole campaign. Traffic never stops except for a drain: buttons are ACKed or resend,
+the outbox empties, central catches up, and the ledger is compared with central's store. Faults
+that destroy a store on purpose (a damaged outbox or database) first drain and bank the verdict up
+to then ("an epoch"): the store set aside then held nothing unacknowledged.
+"""
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulations.faults.ledger import Holdings, Ledger, Verdict
+from simulations.faults.origins import OutboxWatcher, VirtualFleet
+from simulations.faults.rig import Rig, RigTimings
+
+log = logging.getLogger(__name__)
+
+
+class DrainTimeout(RuntimeError):
+    """The system did not settle in time: the verdict still tells what is missing."""
+
+
+@dataclass
+class Campaign:
+    """A rig with traffic flowing, the ledger its origins fill, and the verdicts and counts so far."""
+
+    workdir: Path
+    seed: int
+    timings: RigTimings = field(default_factory=RigTimings)
+    sigstop_s: float = 3.0
+    drain_timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.ledger = Ledger()
+        self.verdict = Verdict([], [], [], 0, 0)
+        self.faults: Counter[str] = Counter()
+        self.failures: list[str] = []  # faults whose own check failed (detection too slow, not detected)
+        self.measures: dict[str, list[float]] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Build the rig, start central and the gateway, start traffic and the outbox watcher."""
+        fleet_box: list[VirtualFleet] = []
+        self.rig = Rig(self.workdir, lambda p: fleet_box[0].on_transmit(p), self.timings)
+        fleet = VirtualFleet(self.rig.registry, self.ledger, self.rng)
+        fleet_box.append(fleet)
+        fleet.rig = self.rig
+        self._fleet = fleet
+        self.watcher = OutboxWatcher(self.rig, self.ledger)
+        self.rig.start_central()
+        self.rig.start_gateway()
+        for name, target in (("fleet", fleet.run), ("outbox-watcher", self.watcher.run)):
+            thread = threading.Thread(target=target, args=(self._stop,), name=f"faults-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    @property
+    def nodes(self) -> VirtualFleet:
+        """The virtual nodes."""
+        return self._fleet
+
+    def traffic(self, seconds: float) -> None:
+        """Let traffic flow for ``seconds``."""
+        self._stop.wait(seconds)
+
+    def ledger_sent_count(self) -> int:
+        """Frames the nodes have sent so far."""
+        return sum(len(s) for s in self.ledger.sent.values())
+
+    def measure(self, name: str, value: float) -> None:
+        """Keep a number a fault measured (e.g. seconds to notice a half-open link)."""
+        self.measures.setdefault(name, []).append(value)
+
+    def fail(self, message: str) -> None:
+        """A fault's own check failed: said in the summary and the exit code."""
+        log.error("fault check failed: %s", message)
+        self.failures.append(message)
+
+    def take_hangs(self) -> None:
+        """Processes that ignored a polite stop count as failed fault checks."""
+        for message in self.rig.hung:
+            self.fail(message)
+        self.rig.hung.clear()
+
+    def drain(self) -> Verdict:
+        """Quiet the nodes, wait until everything acknowledged is at central, and compare."""
+        rig, fleet = self.rig, self.nodes
+        pressing, fleet.pressing = fleet.pressing, False
+        try:
+            deadline = time.monotonic() + self.drain_timeout_s
+            held = rig.holdings()
+            while time.monotonic() < deadline:
+                self.watcher.poll()
+                held = rig.holdings()
+                if fleet.unanswered() == 0 and rig.outbox_count() == 0 and not self.ledger.compare(held).lost:
+                    break
+                time.sleep(0.1)
+            else:
+                log.error("drain timed out after %.0f s: %d SOS unanswered, %d in the outbox, lost so far %s",
+                          self.drain_timeout_s, fleet.unanswered(), rig.outbox_count(),
+                          self.ledger.compare(held).lost[:5])
+            return self.ledger.compare(held)
+        finally:
+            fleet.pressing = pressing
+
+    def close_epoch(self) -> Verdict:
+        """Drain, bank this epoch's verdict, and start the next epoch with nothing acknowledged."""
+        verdict = self.drain()
+        self.take_hangs()
+        self.verdict = self.verdict.merged(verdict)
+        self.ledger.forget_acknowledged()
+        return verdict
+
+    def holdings(self) -> Holdings:
+        """What central holds now."""
+        return self.rig.holdings()
+
+    def stop(self) -> None:
+        """Stop traffic and every process."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.rig.close()

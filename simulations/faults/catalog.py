@@ -1,0 +1,228 @@
+"""Every fault the campaign knows, by name: each applies itself to a running campaign and recovers.
+
+A fault is applied at a random moment of flowing traffic (the campaign's seeded generator picks it),
+then the system is brought back (a restart, SIGCONT, the link restored). Nothing here checks the
+ledger: the campaign drains and compares. A fault may check its own promise too (a half-open link
+noticed in time, a damaged file set aside) and say so with ``Campaign.fail``.
+"""
+
+import signal
+import time
+from collections.abc import Callable
+
+from simulations.faults.campaign import Campaign
+from simulations.faults.damage import Damage, damage_sqlite
+from simulations.faults.rig import RigError, wait_for
+
+Fault = Callable[[Campaign], None]
+
+
+def _random_moment(c: Campaign, longest_s: float = 1.5) -> None:
+    c.traffic(c.rng.uniform(0.05, longest_s))
+
+
+def gateway_kill9(c: Campaign) -> None:
+    """kill -9 of the gateway, then a restart on the same outbox."""
+    _random_moment(c)
+    c.rig.signal_gateway(signal.SIGKILL)
+    c.rig.start_gateway()
+
+
+def central_kill9(c: Campaign) -> None:
+    """kill -9 of central, then a restart on the same database."""
+    _random_moment(c)
+    c.rig.signal_central(signal.SIGKILL)
+    c.rig.start_central()
+
+
+def central_sigstop(c: Campaign) -> None:
+    """Central frozen (SIGSTOP) for ``sigstop_s`` while traffic flows, then thawed."""
+    _random_moment(c)
+    c.rig.signal_central(signal.SIGSTOP)
+    try:
+        c.traffic(c.sigstop_s)
+    finally:
+        c.rig.signal_central(signal.SIGCONT)
+    wait_for(c.rig.central_healthy, 120, "central to answer again after SIGCONT")
+
+
+def broker_kill9(c: Campaign) -> None:
+    """kill -9 of Mosquitto (persistence on, but nothing saved since its last autosave), then a restart."""
+    _random_moment(c)
+    c.rig.kill_broker(signal.SIGKILL)
+    c.traffic(c.rng.uniform(0.0, 1.0))
+    c.rig.restart_broker()
+    wait_for(c.rig.central_healthy, 120, "central to reconnect to the restarted broker")
+
+
+def broker_restart(c: Campaign) -> None:
+    """A clean broker restart (SIGTERM: persistence saved) in the middle of QoS 1 flows."""
+    _random_moment(c)
+    c.rig.kill_broker(signal.SIGTERM)
+    c.rig.restart_broker()
+    wait_for(c.rig.central_healthy, 120, "central to reconnect to the restarted broker")
+
+
+def central_away_broker_overflows(c: Campaign) -> None:
+    """Central stopped long enough that its broker session queues more than ``max_queued_messages``
+    (Mosquitto drops the rest): the gateway's outbox must backfill what was never app-acked."""
+    _random_moment(c)
+    dropped = _broker_drops(c)
+    c.rig.signal_central(signal.SIGINT)
+    queued = c.timings.broker_max_queued
+    start = c.ledger_sent_count()
+    wait_for(lambda: c.ledger_sent_count() - start > 2 * queued, 120, f"{2 * queued} frames sent with central away")
+    c.rig.start_central()
+    if _broker_drops(c) == dropped:
+        c.fail("central was away for twice the broker's queue, yet Mosquitto dropped nothing: the fault missed")
+
+
+def _broker_drops(c: Campaign) -> int:
+    log = c.rig.workdir / "broker" / "mosquitto.log"
+    return log.read_text(errors="replace").count("being dropped for client central") if log.exists() else 0
+
+
+def _central_crash_at(c: Campaign, point: str) -> None:
+    c.rig.signal_central(signal.SIGINT)
+    batch = c.rng.randint(1, 5)
+    c.rig.start_central(env={"FLOODMESH_FAULT_INJECTION_CRASH_AT": point,
+                             "FLOODMESH_FAULT_INJECTION_CRASH_BATCH": str(batch)}, wait=False)
+    crashing = c.rig.central_process()
+    try:
+        crashing.wait(timeout=120)
+    except Exception as exc:
+        raise RigError(f"central with a crash {point} of batch {batch} did not crash in 120 s") from exc
+    if crashing.returncode != 137:
+        c.fail(f"central meant to crash {point} exited with {crashing.returncode}")
+    c.rig.central = None
+    c.rig.start_central()
+
+
+def central_crash_after_commit(c: Campaign) -> None:
+    """Central dies between committing a batch and publishing its ACKs and app acks (fault hook)."""
+    _central_crash_at(c, "after_commit")
+
+
+def central_crash_after_publish(c: Campaign) -> None:
+    """Central dies right after handing its ACKs to the MQTT client, before the next commit (fault hook)."""
+    _central_crash_at(c, "after_publish")
+
+
+def backhaul_cut(c: Campaign) -> None:
+    """The backhaul drops every connection and refuses new ones for a while, then comes back."""
+    _random_moment(c)
+    c.rig.backhaul.cut()
+    c.traffic(c.rng.uniform(0.5, 3.0))
+    c.rig.backhaul.restore()
+
+
+def backhaul_blackhole(c: Campaign) -> None:
+    """The backhaul swallows every byte and closes nothing (half-open): the gateway must notice within
+    1.5x its keepalive and hang up itself; then the link heals."""
+    _random_moment(c)
+    link, keepalive = c.rig.backhaul, c.timings.keepalive_s
+    start = time.monotonic()
+    link.blackhole = True
+    try:
+        noticed = link.wait_client_hangup(start, timeout_s=keepalive * 4)
+    finally:
+        link.blackhole = False
+    if noticed is None:
+        c.fail(f"half-open backhaul not noticed within {keepalive * 4} s (keepalive {keepalive} s)")
+        return
+    c.measure("half_open_detected_s", round(noticed, 2))
+    if noticed > 1.5 * keepalive:
+        c.fail(f"half-open backhaul noticed after {noticed:.1f} s, more than 1.5 x keepalive {keepalive} s")
+
+
+def _set_aside_files(c: Campaign, name: str) -> list[str]:
+    return sorted(p.name for p in c.workdir.glob(f"{name}.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+
+
+def _damage(c: Campaign, which: str) -> None:
+    # Quiet the nodes, drain and bank the verdict: what the damaged file held is then already at
+    # central (for the outbox) or was checked already (for central's database, whose content is gone).
+    c.nodes.pressing = False
+    try:
+        c.close_epoch()
+        how: Damage = c.rng.choice(["truncate", "bitflip"])
+        if which == "outbox":
+            before = _set_aside_files(c, c.rig.outbox.name)
+            c.rig.signal_gateway(signal.SIGINT)
+            what = damage_sqlite(c.rig.outbox, how, c.rng)
+            c.rig.start_gateway()
+            after = _set_aside_files(c, c.rig.outbox.name)
+        else:
+            before = _set_aside_files(c, c.rig.central_db.name)
+            c.rig.signal_central(signal.SIGINT)
+            what = damage_sqlite(c.rig.central_db, how, c.rng)
+            c.rig.start_central()
+            after = _set_aside_files(c, c.rig.central_db.name)
+            said = c.rig.central_stats().get("database_set_aside")
+            if not said:
+                c.fail(f"central's /api/stats does not say its database was set aside ({what})")
+        if len(after) != len(before) + 1:
+            c.fail(f"{which} damaged ({what}) but not set aside at start")
+    finally:
+        c.nodes.pressing = True
+    c.traffic(c.rng.uniform(0.5, 1.5))  # the fresh file carries traffic again
+
+
+def outbox_damaged(c: Campaign) -> None:
+    """The gateway's outbox truncated or bit-flipped while the gateway was down."""
+    _damage(c, "outbox")
+
+
+def central_db_damaged(c: Campaign) -> None:
+    """Central's database truncated or bit-flipped while central was down."""
+    _damage(c, "central")
+
+
+def _disk_full_lines(c: Campaign) -> int:
+    return c.rig.log_text().count("the outbox's disk is full")
+
+
+def outbox_disk_full(c: Campaign) -> None:
+    """The gateway's outbox disk (a tmpfs) fills up while traffic flows, then space comes back: what
+    cannot be stored is refused (logged, counted), no button is ACKed for it, service resumes alone."""
+    if c.timings.outbox_disk_bytes is None:
+        raise RigError("outbox_disk_full needs a rig with RigTimings(outbox_disk_bytes=...)")
+    _random_moment(c)
+    filler = c.rig.outbox_disk() / "filler"
+    said = _disk_full_lines(c)
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(bytes(65536))
+                f.flush()
+        except OSError:
+            pass  # ENOSPC: the disk is full
+    try:
+        c.traffic(c.rng.uniform(2.0, 4.0))
+    finally:
+        filler.unlink()
+    # Not every full disk makes a write fail: SQLite reuses the WAL's space once checkpointed, so a
+    # short spell may store everything. The promise is in the ledger (no ACK for what was not stored,
+    # service back alone); how often the gateway had to refuse is a measure, not a check.
+    c.measure("disk_full_refusal_lines", _disk_full_lines(c) - said)
+
+
+FAULTS: dict[str, Fault] = {
+    "gateway_kill9": gateway_kill9,
+    "central_kill9": central_kill9,
+    "central_sigstop": central_sigstop,
+    "broker_kill9": broker_kill9,
+    "broker_restart": broker_restart,
+    "central_crash_after_commit": central_crash_after_commit,
+    "central_crash_after_publish": central_crash_after_publish,
+    "backhaul_cut": backhaul_cut,
+    "backhaul_blackhole": backhaul_blackhole,
+    "outbox_damaged": outbox_damaged,
+    "central_db_damaged": central_db_damaged,
+    "outbox_disk_full": outbox_disk_full,
+    "central_away_broker_overflows": central_away_broker_overflows,
+}
+"""Every fault by name, in the order ``--quick`` runs them."""
+
+NEEDS_OUTBOX_DISK = frozenset({"outbox_disk_full"})
+"""Faults run on a rig of their own, whose gateway keeps its outbox on a small tmpfs."""
