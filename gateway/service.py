@@ -301,9 +301,11 @@ class GatewayService:
             where = topics.parse(topic)
         except topics.TopicError:
             where = None
-        if where is None or where.ward != s.ward or where.gateway not in ("", s.gateway_id):
+        if where is None or where.ward != s.ward or where.gateway not in ("", s.gateway_id) or \
+                where.direction in ("up", "status"):
             # Not for this gateway: a broker delivered what was never subscribed (amqtt does so with
-            # retained messages). Ignored, and counted apart from refusals of bad input.
+            # retained messages, this gateway's own retained status and last will among them). Ignored,
+            # and counted apart from refusals of bad input.
             self.counts["foreign_topics"] += 1
             log.debug("gateway %s: ignored a message on %s", s.gateway_id, topic)
             return

@@ -270,3 +270,11 @@ def test_the_gateway_repeats_its_status_with_outbox_depth_and_radio_link(
     finally:
         gw.stop()
         watcher.close()
+
+
+def test_its_own_status_echoed_back_by_a_broker_is_ignored_not_refused(gateway: GatewayService) -> None:
+    # amqtt hands a persistent session retained messages it never subscribed to, its own last will among them.
+    will = GatewayStatus(gateway=GW, ward=WARD, online=False).model_dump_json().encode()
+    gateway._events.put(_Mqtt(topics.status(WARD, GW), will))
+    wait_until(lambda: gateway.stats().get("foreign_topics") == 1, what="the echo counted as foreign")
+    assert gateway.stats()["rejected"] == 0
