@@ -39,6 +39,9 @@ class GatewaySettings(ProcessSettings):
     batch_max: int = 200
     # An SOS central has not acknowledged in this long is handled by the ward itself.
     autonomy_after_s: float = 30.0
+    # While connected, the retained status (online, outbox depth, radio link) is published again this often,
+    # and at once on a radio link change: central tells a live gateway from a cut-off one by its age.
+    status_interval_s: Annotated[float, Field(gt=0)] = 60.0
     # A backhaul that blackholes without closing is noticed within 1.5x this (see mqtt_keepalive_s).
     keepalive_s: Annotated[int, Field(ge=2)] = 30
     # MQTT identity and TLS (see protocol/mqtt_endpoint.py): this gateway's own broker account.

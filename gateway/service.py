@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -31,7 +31,7 @@ from gateway.verifier import FrameVerifier
 from gateway.ward_cases import WardCaseBook
 from gateway.ward_mode import WardMode
 from protocol import topics
-from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
+from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, RadioLinkState, TextDownlink
 from protocol.frames import T_SOS, T_SOS_CANCEL, Frame, FrameError
 from protocol.mqtt_endpoint import MqttEndpoint, release
 from protocol.registry import NodeRegistry
@@ -74,6 +74,8 @@ class GatewayService:
         self._guard = ReplayGuard(self._outbox.seen())
         self._last_downlink: dict[int, bytes] = {}
         self._connected = False
+        self._status_sent_at = 0.0  # monotonic time of the last status published
+        self._status_radio: RadioLinkState | None = None  # the radio link state that status reported
         # Fails at construction, not in paho's thread, when unusable. The primary broker, then failovers.
         self._brokers = settings.broker_failover_chain()
         self._broker_refused = self._broker_unreachable = 0  # written only on paho's network thread
@@ -224,6 +226,7 @@ class GatewayService:
             self.ward.tick(self._connected)
             if self._connected:
                 self._publisher.pump()
+                self._status_if_due(now)
 
     def _take_events(self) -> list[_Event]:
         try:
@@ -336,9 +339,11 @@ class GatewayService:
             where = topics.parse(topic)
         except topics.TopicError:
             where = None
-        if where is None or where.ward != s.ward or where.gateway not in ("", s.gateway_id):
+        if where is None or where.ward != s.ward or where.gateway not in ("", s.gateway_id) or \
+                where.direction in ("up", "status"):
             # Not for this gateway: a broker delivered what was never subscribed (amqtt does so with
-            # retained messages). Ignored, and counted apart from refusals of bad input.
+            # retained messages, this gateway's own retained status and last will among them). Ignored,
+            # and counted apart from refusals of bad input.
             self.counts["foreign_topics"] += 1
             log.debug("gateway %s: ignored a message on %s", s.gateway_id, topic)
             return
@@ -403,10 +408,27 @@ class GatewayService:
         if not connected and was_connected:
             self._fresh_client()
         if connected:
-            s = self.settings
-            status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count(),
-                                   outbox_set_aside=self._outbox_set_aside())
-            self._client.publish(topics.status(s.ward, s.gateway_id), status.model_dump_json(), qos=1, retain=True)
+            self._publish_status(time.monotonic())
+
+    def _radio_state(self) -> RadioLinkState | None:
+        state = self._radio.state
+        return cast(RadioLinkState, state) if state in ("connecting", "up", "down") else None
+
+    def _status_if_due(self, now: float) -> None:
+        """Status again when the radio link changed or ``status_interval_s`` passed (the worker's loop calls
+        this; the radio links set ``state`` without telling anyone, so a change is noticed here)."""
+        if self._radio_state() != self._status_radio or now - self._status_sent_at >= self.settings.status_interval_s:
+            self._publish_status(now)
+
+    def _publish_status(self, now: float) -> None:
+        s = self.settings
+        self._status_radio = self._radio_state()
+        self._status_sent_at = now
+        status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count(),
+                               outbox_set_aside=self._outbox_set_aside(), radio=self._status_radio,
+                               at=datetime.now(UTC))
+        self._client.publish(topics.status(s.ward, s.gateway_id), status.model_dump_json(), qos=1, retain=True)
+        self.counts["status_published"] += 1
 
 
 def urgent_first(events: list[_Event]) -> tuple[list[_Event], list[_Event]]:

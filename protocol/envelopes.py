@@ -85,8 +85,16 @@ class AppAck(_Envelope):
     refused: list[Refusal] = Field(default_factory=list)
 
 
+RadioLinkState = Literal["connecting", "up", "down"]
+
+
 class GatewayStatus(_Envelope):
-    """A gateway's retained state; ``online: false`` is also its MQTT last will."""
+    """A gateway's retained state; ``online: false`` is also its MQTT last will.
+
+    Published on connect, on every radio link change and periodically while connected. ``radio`` and
+    ``at`` came later: optional, so an older gateway's status still validates (and the last will, fixed
+    when the connection opens, carries no ``at``).
+    """
 
     v: Literal[1] = 1
     gateway: str = Field(min_length=1, max_length=64)
@@ -94,6 +102,8 @@ class GatewayStatus(_Envelope):
     online: bool
     outbox_pending: int = Field(default=0, ge=0)
     outbox_set_aside: str | None = Field(default=None, max_length=1024)  # a damaged outbox moved away at start
+    radio: RadioLinkState | None = None
+    at: AwareDatetime | None = Field(default=None, description="when the gateway published it (its clock)")
 
 
 CaseEventKind = Literal[

@@ -17,11 +17,12 @@ MAX_PENDING = 256
 
 @dataclass(frozen=True)
 class LiveUpdate:
-    """What changed since the stream's last message: case numbers and station ids (as strings)."""
+    """What changed since the stream's last message: case numbers, station ids and gateways (as strings)."""
 
     cases: frozenset[str] = frozenset()
     alerts: frozenset[str] = frozenset()
     levels: frozenset[str] = frozenset()
+    gateways: frozenset[str] = frozenset()  # "<ward>/<gateway>" whose own status came in
     resync: bool = False  # too much was pending: reload everything
 
 
@@ -68,12 +69,12 @@ class Subscription:
         self._ready.clear()
         pending, self._pending = self._pending, []
         overflowed, self._overflowed = self._overflowed, False
-        merged: dict[str, set[str]] = {"case": set(), "alert": set(), "level": set()}
+        merged: dict[str, set[str]] = {"case": set(), "alert": set(), "level": set(), "gateway": set()}
         for changed in pending:
             for kind, key in changed:
                 merged.setdefault(kind, set()).add(key)
         return LiveUpdate(frozenset(merged["case"]), frozenset(merged["alert"]), frozenset(merged["level"]),
-                          resync=overflowed)
+                          frozenset(merged["gateway"]), resync=overflowed)
 
 
 class LiveFeed:

@@ -94,7 +94,7 @@ async function loadAll() {
 function isolatedWards() {
   const byWard = new Map();
   for (const g of S.gateways) byWard.set(g.ward, (byWard.get(g.ward) || []).concat(g.state));
-  return new Set([...byWard].filter(([, states]) => states.every(s => s === "silent")).map(([w]) => w));
+  return new Set([...byWard].filter(([, states]) => states.every(s => s === "silent" || s === "isolated")).map(([w]) => w));
 }
 
 function drawCases() {
@@ -153,18 +153,20 @@ function closeDetail() {
 
 // ---- live updates -----------------------------------------------------------------------------
 
-const pending = {cases: new Set(), stations: false, resync: false, timer: null};
+const pending = {cases: new Set(), stations: false, gateways: false, resync: false, timer: null};
 
 function onLiveChange(msg) {
   msg.cases.forEach(n => pending.cases.add(n));
   pending.stations ||= msg.alerts.length > 0 || msg.levels.length > 0;
+  pending.gateways ||= (msg.gateways || []).length > 0;
   pending.resync ||= msg.resync;
   if (!pending.timer) pending.timer = setTimeout(() => applyPending().catch(onFailure), 100);
 }
 
 async function applyPending() {
   const numbers = [...pending.cases], stations = pending.stations, resync = pending.resync;
-  pending.cases.clear(); pending.stations = pending.resync = false; pending.timer = null;
+  const gateways = pending.gateways || numbers.length > 0;
+  pending.cases.clear(); pending.stations = pending.gateways = pending.resync = false; pending.timer = null;
   if (resync) { await loadAll(); return; }
   const work = [];
   if (numbers.length > 40) work.push(loadCases());
@@ -175,11 +177,13 @@ async function applyPending() {
       S.cases.set(c.case_number, c);
     }
   }));
-  if (numbers.length) work.push(loadAccountability(), loadGateways());
+  if (numbers.length) work.push(loadAccountability());
+  if (gateways) work.push(loadGateways());
   if (stations) work.push(loadStations());
   work.push(loadStats());
   await Promise.all(work);
-  if (numbers.length) { drawCases(); drawAccountability(S.acct); drawGateways(S.gateways, S.wardNames); }
+  if (numbers.length) drawAccountability(S.acct);
+  if (numbers.length || gateways) { drawCases(); drawGateways(S.gateways, S.wardNames); }  // the map marks isolated wards
   if (stations) { drawStationsAll(); await redrawChart(); }
   if (S.openDetail !== null && numbers.includes(S.openDetail)) await openCase(S.openDetail, false);
 }

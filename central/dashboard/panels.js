@@ -158,5 +158,7 @@ function drawGateways(gateways, wardNames) {
   document.getElementById("gateways").innerHTML = gateways.map(g =>
     `<tr><td>${escHtml(wardNames.get(g.ward) || g.ward)}</td><td>${escHtml(g.gateway)}</td>` +
     `<td class="gw-${escHtml(g.state)}">${escHtml(t("gw_" + g.state))}</td><td>${fmtNum(g.nodes)}</td>` +
-    `<td>${fmtNum(g.unsent)}</td><td>${fmtTime(g.last_seen, true)}</td></tr>`).join("");
+    `<td>${fmtNum(g.unsent)}</td><td>${g.outbox_pending == null ? t("none") : fmtNum(g.outbox_pending)}</td>` +
+    `<td class="radio-${escHtml(g.radio || "none")}">${g.radio ? escHtml(t("radio_" + g.radio)) : t("none")}</td>` +
+    `<td>${fmtTime(g.last_seen, true)}</td></tr>`).join("");
 }

@@ -49,7 +49,7 @@ class IngestStatus:
 
 
 class MqttIngest:
-    """Subscribes to every gateway's uplinks (QoS 1, persistent session) and answers them."""
+    """Subscribes to every gateway's uplinks (QoS 1, persistent session) and status, and answers the uplinks."""
 
     def __init__(
         self,
@@ -104,7 +104,7 @@ class MqttIngest:
         return self._client.is_connected()
 
     def wait_subscribed(self, timeout_s: float) -> bool:
-        """Block until the broker has granted the uplink subscription (SUBACK); False on timeout."""
+        """Block until the broker has granted the uplink and status subscriptions (SUBACK); False on timeout."""
         return self._subscribed.wait(timeout_s)
 
     def status(self) -> IngestStatus:
@@ -124,11 +124,12 @@ class MqttIngest:
             return
         log.info("connected to broker %s", self._endpoint.describe())
         self._subscribed.clear()  # set again by this connection's SUBACK
-        if not self._subscribe_uplinks:
-            self._subscribed.set()
-        else:
-            # Subscribing again on every connect is harmless with a persistent session and needed without one.
-            client.subscribe(self._filter, qos=1)
+        # Gateways' retained status on a plain subscription, never through $share: it is state every replica
+        # shows. Subscribing again on every connect is harmless with a persistent session and needed without one.
+        wanted = [(topics.STATUS_FILTER, 1)]
+        if self._subscribe_uplinks:
+            wanted.insert(0, (self._filter, 1))
+        client.subscribe(wanted)
         self._worker.announce_soon()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
@@ -144,8 +145,8 @@ class MqttIngest:
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: list[ReasonCode], _p: Any) -> None:
         if any(reason.is_failure for reason in reasons):
-            log.warning("broker %s refused central's subscription to %s: %s; check the broker's ACL for "
-                        "central's identity", self._endpoint.describe(), self._filter, reasons)
+            log.warning("broker %s refused central's subscription to %s and %s: %s; check the broker's ACL for "
+                        "central's identity", self._endpoint.describe(), self._filter, topics.STATUS_FILTER, reasons)
             return
         self._subscribed.set()
 

@@ -22,6 +22,7 @@ from central.cases.triage import FloodNearby, worst
 from central.core.config import DATA_DIR
 from central.geo.ward_locator import WardLocator
 from central.ingest.downlink import DownlinkEncoder
+from central.ingest.gateway_status import StatusRefused, read_status
 from central.ingest.levels import LevelIngest, LevelOutcome
 from central.store.base import QC_COUNTER_PREFIX, RULES_EVALUATED, CentralStore
 from central.store.records import NodeHealth, iso
@@ -199,6 +200,9 @@ class UplinkProcessor:
             parsed = topics.parse(topic)
         except topics.TopicError:
             parsed = None
+        if parsed is not None and parsed.direction == "status":
+            self._status(tx, parsed, payload, now, out)
+            return
         if parsed is None or parsed.direction != "up":
             self._reject(tx, Rejected("bad_topic", detail=topic), topic, out)
             return
@@ -216,6 +220,13 @@ class UplinkProcessor:
                 acks.refuse(parsed.ward, parsed.gateway, exc.msg_id, exc.reason)
             return
         self._accept(tx, parsed, uplink, now, acks, out, check_kind=True)
+
+    def _status(self, tx: StoreTx, parsed: topics.Topic, payload: bytes, now: datetime, out: BatchResult) -> None:
+        """A gateway's own status: stored for the dashboard, never acknowledged (it is state, not an uplink)."""
+        try:
+            tx.put_gateway_status(read_status(parsed, payload, now))
+        except StatusRefused as exc:
+            self._reject(tx, Rejected(exc.reason, None, exc.detail), f"{parsed.ward}/{parsed.gateway}/status", out)
 
     def _batch(
         self, tx: StoreTx, parsed: topics.Topic, payload: bytes, now: datetime, acks: _AckBook, out: BatchResult

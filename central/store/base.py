@@ -66,7 +66,8 @@ class Dialect:
 
 
 Change = tuple[str, str]
-"""What a committed write changed, for live views: ("case", case number), ("alert", station), ("level", station)."""
+"""What a committed write changed, for live views: ("case", case number), ("alert", station), ("level", station),
+("gateway", "<ward>/<gateway>")."""
 CommitObserver = Callable[[frozenset[Change]], None]
 """Called after a commit with what it changed (on the committing thread: it must only hand the news on)."""
 

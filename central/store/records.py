@@ -164,3 +164,16 @@ class StoredAlert:
     at: str  # ISO 8601 UTC, the reading's sensor time
     wards: tuple[str, ...]
     text: str
+
+
+@dataclass(frozen=True)
+class GatewayStatusRow:
+    """A gateway's own latest status as stored (columns of ``gateway_status``, in order)."""
+
+    ward: str
+    gateway: str
+    online: bool
+    outbox_pending: int
+    radio: str | None  # connecting | up | down; None from a gateway that does not say
+    sent_at: str | None  # the gateway's clock; None in a last will
+    heard_at: str  # central's clock

@@ -155,6 +155,22 @@ CREATE TABLE IF NOT EXISTS station_rule_state (
     updated_at TEXT NOT NULL
 );
 """),
+    (2, """
+-- Each gateway's own retained status (central/ingest/gateway_status.py): online or not (its last will
+-- says not), outbox depth and radio link state, the gateway's own time of it (``sent_at``, absent in a
+-- last will) and when central heard it. A retained status redelivered to central on a reconnect carries
+-- the same ``sent_at`` and does not refresh ``heard_at``.
+CREATE TABLE IF NOT EXISTS gateway_status (
+    ward TEXT NOT NULL,
+    gateway TEXT NOT NULL,
+    online INTEGER NOT NULL,
+    outbox_pending INTEGER NOT NULL,
+    radio TEXT,
+    sent_at TEXT,
+    heard_at TEXT NOT NULL,
+    PRIMARY KEY (ward, gateway)
+);
+"""),
 )
 
 

@@ -7,7 +7,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from central.store.base import Change, Connection, Cursor, Dialect
-from central.store.records import Case, NewCase, NodeHealth, Projection, Reading, StoredAlert, StoredEvent
+from central.store.records import (
+    Case,
+    GatewayStatusRow,
+    NewCase,
+    NodeHealth,
+    Projection,
+    Reading,
+    StoredAlert,
+    StoredEvent,
+)
 
 EVENT_COLUMNS = "case_number, event_id, case_ref, kind, at, actor, data, stored_at"
 OPEN = "('registered', 'acknowledged', 'dispatched')"
@@ -81,6 +90,28 @@ class StoreTx:
             "updated_at = excluded.updated_at",
             (station_id, version, state, at_iso),
         )
+
+    def put_gateway_status(self, status: GatewayStatusRow) -> None:
+        """Store a gateway's latest status. A last will keeps the outbox depth and radio state last reported
+        (the will was fixed when the connection opened, it knows neither); a replay of the stored status (same
+        ``sent_at``, or offline again) keeps ``heard_at``: the broker redelivers retained status on every
+        reconnect of central, and that is not news from the gateway."""
+        self._conn.execute(
+            "INSERT INTO gateway_status (ward, gateway, online, outbox_pending, radio, sent_at, heard_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ward, gateway) DO UPDATE SET "
+            "outbox_pending = CASE WHEN excluded.online = 0 AND excluded.sent_at IS NULL "
+            "THEN gateway_status.outbox_pending ELSE excluded.outbox_pending END, "
+            "radio = CASE WHEN excluded.online = 0 AND excluded.sent_at IS NULL "
+            "THEN gateway_status.radio ELSE excluded.radio END, "
+            "heard_at = CASE WHEN excluded.sent_at = gateway_status.sent_at "
+            "OR (excluded.online = 0 AND gateway_status.online = 0) "
+            "THEN gateway_status.heard_at ELSE excluded.heard_at END, "
+            "online = excluded.online, sent_at = excluded.sent_at",
+            # online as 0/1: PostgreSQL will not put a boolean into the BIGINT column.
+            (status.ward, status.gateway, int(status.online), status.outbox_pending, status.radio, status.sent_at,
+             status.heard_at),
+        )
+        self.changed.add(("gateway", f"{status.ward}/{status.gateway}"))
 
     def claim_event(self, node_id: int, boot_epoch: int, seq: int, kind: str) -> bool:
         """Record an event id; False if it was seen before (a duplicate)."""

@@ -315,10 +315,12 @@ def test_an_envelope_claiming_another_identity_than_its_topic_is_refused(
 
 
 @pytest.mark.unit
-def test_a_gateway_status_asserts_nothing_central_stores(processor: UplinkProcessor, store: CentralStore) -> None:
-    # Central subscribes to up/+ only; a status (or anything off up/) that reaches the processor is refused.
+def test_a_gateway_status_speaks_only_for_its_own_topic(processor: UplinkProcessor, store: CentralStore) -> None:
+    # A status is stored for the gateway whose topic it came on (the broker's ACL vouches for that), so one
+    # that names another ward's gateway is refused: it could otherwise mark that gateway online or isolated.
     status = json.dumps({"v": 1, "gateway": GATEWAY_B, "ward": WARD_B, "online": True}).encode()
     result = processor.process_batch([(topics.status(WARD, GATEWAY), status)])
     assert (result.accepted, result.rejected, result.app_acks) == (0, 1, [])
-    assert store.stats().rejected_by_reason == {"bad_topic": 1}
+    assert store.stats().rejected_by_reason == {"status_topic_mismatch": 1}
+    assert store.read_all("SELECT * FROM gateway_status") == []
     assert store.node_health() == []

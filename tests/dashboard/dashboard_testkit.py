@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from central.service import CentralService
 from floodmesh.broker import RunningBroker
 from protocol import frames, topics
-from protocol.envelopes import Uplink
+from protocol.envelopes import GatewayStatus, Uplink
 from protocol.registry import NodeRecord, NodeRegistry
 from tests.central.central_testkit import BUTTON_KEY, SENSOR_ID, SENSOR_KEY
 from tests.mqtt_peer import stand_in_gateway
@@ -69,6 +69,13 @@ class Gateway:
         """A Kim Long gauge reading (level = 8.0 m - distance) taken ``minutes_ago``."""
         at = int(datetime.now(UTC).timestamp()) - 60 * minutes_ago
         self.send(frames.Frame(SENSOR_ID, 1, seq, at, frames.WaterLevel(distance_mm, 90)), SENSOR_KEY)
+
+    def status(self, online: bool, outbox_pending: int = 0) -> None:
+        """Publish the gateway's own retained status (``online=False`` as its last will says it: no time)."""
+        env = GatewayStatus(gateway=self.name, ward=self.ward, online=online, outbox_pending=outbox_pending,
+                            radio="up" if online else None, at=datetime.now(UTC) if online else None)
+        topic = topics.status(self.ward, self.name)
+        self.client.publish(topic, env.model_dump_json(), qos=1, retain=True).wait_for_publish(10)
 
     def close(self) -> None:
         """Disconnect."""

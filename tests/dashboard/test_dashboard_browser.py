@@ -123,3 +123,23 @@ def test_the_live_stream_reconnects_after_central_drops_it(
     expect(page.locator("#live")).to_have_class("on")
     gateways[OTHER_WARD].sos(BUTTON_D, seq=1, kind=3)  # evacuation
     expect(page.locator("#cases")).to_contain_text("Sơ tán", timeout=LIVE_S)
+
+
+def test_the_gateways_panel_shows_a_ward_isolated_when_its_gateways_last_will_comes(
+    page: Page, central: CentralService, gateways: dict[str, Gateway]
+) -> None:
+    log_in(page, central, "ioc")
+    gateway = gateways[KIM_LONG_WARD]
+    gateway.status(online=True, outbox_pending=3)
+    row = page.locator("#gateways tr", has_text=gateway.name)
+    expect(row).to_contain_text("Trực tuyến", timeout=LIVE_S)  # live: no reload
+    expect(row).to_contain_text("Hoạt động")  # radio link up
+    gateway.status(online=False)  # what the broker publishes when it loses the gateway
+    try:
+        expect(row).to_contain_text("Bị cô lập", timeout=LIVE_S)
+        expect(row.locator(".gw-isolated")).to_be_visible()
+        expect(page.locator(".ward-label.isolated")).to_contain_text("Bị cô lập")  # and marked on the map
+        page.locator("#gw-panel").scroll_into_view_if_needed()  # below the fold on a 1080p wall
+        screenshot(page, "gateway-isolated")
+    finally:
+        gateway.status(online=True)  # the other tests' ward is back online

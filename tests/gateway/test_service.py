@@ -12,7 +12,7 @@ from gateway.radio.base import RadioPacket
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings, _Mqtt, urgent_first
 from protocol import frames, topics
-from protocol.envelopes import AppAck, Downlink, TextDownlink, Uplink, UplinkBatch
+from protocol.envelopes import AppAck, Downlink, GatewayStatus, TextDownlink, Uplink, UplinkBatch
 from protocol.registry import NodeRecord, NodeRegistry
 from tests.mqtt_peer import MqttPeer, wait_until
 
@@ -251,3 +251,30 @@ def test_an_sos_in_a_batch_of_readings_is_stored_and_published_before_them(
         assert sent[0][0] < min(msg_id for msg_id, _f in sent[1:])  # stored in a transaction before theirs
     finally:
         gw.stop()
+
+
+def test_the_gateway_repeats_its_status_with_outbox_depth_and_radio_link(
+    tmp_path: Path, mosquitto: RunningBroker, air: Air, registry: NodeRegistry
+) -> None:
+    watcher = MqttPeer(mosquitto.endpoint_for_central(), topics.STATUS_FILTER, "status-watcher")
+    gw = GatewayService(_settings(tmp_path, mosquitto, status_interval_s=0.2), SimRadioLink(air, 0x0F000001), registry)
+    gw.start()
+    try:
+        def statuses() -> list[GatewayStatus]:
+            return [GatewayStatus.model_validate_json(p) for t, p in watcher.messages if t == topics.status(WARD, GW)]
+
+        air.transmit(SENSOR, _reading(1))  # nobody acknowledges it: it stays in the outbox
+        wait_until(lambda: any(s.outbox_pending == 1 for s in statuses()), what="a status with the outbox depth")
+        wait_until(lambda: len(statuses()) >= 3, what="the status repeated every status_interval_s")
+        assert all(s.online and s.radio == "up" and s.at is not None for s in statuses())
+    finally:
+        gw.stop()
+        watcher.close()
+
+
+def test_its_own_status_echoed_back_by_a_broker_is_ignored_not_refused(gateway: GatewayService) -> None:
+    # amqtt hands a persistent session retained messages it never subscribed to, its own last will among them.
+    will = GatewayStatus(gateway=GW, ward=WARD, online=False).model_dump_json().encode()
+    gateway._events.put(_Mqtt(topics.status(WARD, GW), will))
+    wait_until(lambda: gateway.stats().get("foreign_topics") == 1, what="the echo counted as foreign")
+    assert gateway.stats()["rejected"] == 0

@@ -44,6 +44,7 @@ class Ward:
     backhaul: BackhaulLink
     api: httpx.Client
     inbox: list[str]
+    radio: SimRadioLink
 
     def officer_says(self, text: str) -> None:
         """A PKI direct message from the officer's handheld to the gateway's radio."""
@@ -78,12 +79,13 @@ def ward(tmp_path: Path, mosquitto: RunningBroker) -> Iterator[Ward]:
     via_backhaul = settings_fields(mosquitto.add_gateway(WARD, GW)) | {"broker_host": "127.0.0.1",
                                                                         "broker_port": backhaul.port}
     settings = GatewaySettings(WARD, GW, tmp_path / "outbox.db", **via_backhaul, retry_s=5)
-    gateway = GatewayService(settings, SimRadioLink(air, GATEWAY_RADIO), registry)
+    radio = SimRadioLink(air, GATEWAY_RADIO)
+    gateway = GatewayService(settings, radio, registry)
     inbox: list[str] = []
     air.attach_text(OFFICER, lambda heard: inbox.append(heard.text))
     gateway.start()
     api = ioc_client(central)
-    yield Ward(air, registry, gateway, central, backhaul, api, inbox)
+    yield Ward(air, registry, gateway, central, backhaul, api, inbox, radio)
     api.close()
     gateway.stop()
     central.stop()
@@ -140,3 +142,24 @@ def test_an_isolated_ward_answers_and_the_ioc_merges_its_history(ward: Ward) -> 
     assert len(ids) == len(set(ids))
     assert ward.api.get(f"/api/cases/{case['case_number']}").json()["state"] == "acknowledged"
     wait_until(lambda: ward.gateway.stats()["outbox_pending"] == 0, what="the outbox drained")
+
+
+def test_the_gateways_panel_shows_the_cut_ward_isolated_from_the_gateways_own_status(ward: Ward) -> None:
+    def panel() -> dict[str, object]:
+        rows = [g for g in ward.api.get("/api/dashboard/gateways").json() if g["gateway"] == GW]
+        return rows[0] if rows else {}
+
+    wait_until(lambda: panel().get("state") == "online", what="the gateway's own status at the IOC")
+    assert (panel()["online"], panel()["radio"], panel()["outbox_pending"]) == (True, "up", 0)
+    ward.radio.state = "down"  # the radio's serial cable is pulled: the gateway says so at once
+    wait_until(lambda: panel().get("radio") == "down", what="the radio link change at the IOC")
+
+    ward.backhaul.cut()  # the broker loses the connection and publishes the gateway's last will
+    wait_until(lambda: panel().get("state") == "isolated", what="the ward isolated on the panel")
+    assert panel()["online"] is False
+    assert panel()["radio"] == "down"  # the will keeps the last radio state reported
+
+    ward.radio.state = "up"
+    ward.backhaul.restore()
+    wait_until(lambda: panel().get("state") == "online", timeout_s=30, what="the ward back online")
+    assert panel()["radio"] == "up"

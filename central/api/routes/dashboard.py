@@ -47,29 +47,49 @@ def dashboard_asset(asset: str) -> FileResponse:
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-cache"})
 
 
-GatewayState = Literal["online", "quiet", "silent"]
+GatewayState = Literal["online", "isolated", "quiet", "silent"]
+STATUS_STALE_AFTER = timedelta(minutes=3)  # three of a connected gateway's 60 s status intervals
 
 
 class GatewayOut(BaseModel):
-    """A gateway as central last heard it: through a node's status report or an SOS it forwarded."""
+    """A gateway as central last heard it: its own status, node status reports and SOS it forwarded."""
 
     ward: str
     gateway: str
     last_seen: str
-    state: GatewayState  # online: heard within 5 min; quiet: within 30 min; silent: longer
+    state: GatewayState  # see ``gateways`` for the rule
     nodes: int  # nodes that reported their status through it
     unsent: int  # frames those nodes still hold (the radio link's backlog)
+    online: bool | None = None  # what its own latest status says; None: it never sent one
+    outbox_pending: int | None = None  # its outbox depth by that status
+    radio: str | None = None  # its radio link by that status: connecting | up | down
+    status_at: str | None = None  # when central heard that status
 
 
-def gateway_state(last_seen: str, now: datetime) -> GatewayState:
-    """Online, quiet or silent by the age of the last thing heard through a gateway."""
+def gateway_state(
+    last_seen: str, now: datetime, online: bool | None = None, status_at: str | None = None
+) -> GatewayState:
+    """The panel's state of a gateway (the rule is in ``gateways``' docstring)."""
     age = now - datetime.fromisoformat(last_seen)
-    return "online" if age <= ONLINE_WITHIN else "quiet" if age <= SILENT_AFTER else "silent"
+    if age > SILENT_AFTER:
+        return "silent"
+    if online is None or status_at is None:  # a gateway that sends no status: by age alone
+        return "online" if age <= ONLINE_WITHIN else "quiet"
+    fresh = now - datetime.fromisoformat(status_at) <= STATUS_STALE_AFTER
+    return "online" if online and fresh else "isolated"
 
 
 @router.get("/api/dashboard/gateways", tags=["dashboard"])
 def gateways(ctx: ContextDep, who: PrincipalDep) -> list[GatewayOut]:
-    """Each gateway central has heard from (a ward official: their ward's), newest sign of life first."""
+    """Each gateway central has heard from (a ward official: their ward's), newest sign of life first.
+
+    ``last_seen`` is the newest of its own status, a node status report and an SOS it forwarded. Its state:
+    **silent** when nothing at all came through it for over 30 minutes; else **isolated** when its own
+    latest status says offline (its MQTT last will: the broker lost it, the backhaul is cut) or is older
+    than 3 minutes (a connected gateway repeats it every 60 s, so its backhaul is gone even if no will came
+    through); else **online**. A gateway that never sent a status (an older one) is online when heard within
+    5 minutes, **quiet** up to 30.
+    """
     require_staff(who)
     seen: dict[tuple[str, str], list[object]] = {}
     for ward, gw, at, nodes, unsent in ctx.store.read_all(
@@ -81,8 +101,20 @@ def gateways(ctx: ContextDep, who: PrincipalDep) -> list[GatewayOut]:
     ):
         entry = seen.setdefault((ward, gw), [at, 0, 0])
         entry[0] = max(str(entry[0]), str(at))
+    statuses: dict[tuple[str, str], tuple[bool, int, str | None, str]] = {}
+    for ward, gw, online, pending, radio, heard_at in ctx.store.read_all(
+        "SELECT ward, gateway, online, outbox_pending, radio, heard_at FROM gateway_status"
+    ):
+        statuses[(ward, gw)] = (bool(online), int(pending), radio, str(heard_at))
+        entry = seen.setdefault((ward, gw), [heard_at, 0, 0])
+        entry[0] = max(str(entry[0]), str(heard_at))
     now = ctx.clock()
-    out = [GatewayOut(ward=ward, gateway=gw, last_seen=str(at), state=gateway_state(str(at), now),
-                      nodes=int(str(nodes)), unsent=int(str(unsent)))
-           for (ward, gw), (at, nodes, unsent) in seen.items() if who.sees(ward)]
+    out = []
+    for (ward, gw), (at, nodes, unsent) in seen.items():
+        if not who.sees(ward):
+            continue
+        online, pending, radio, status_at = statuses.get((ward, gw), (None, None, None, None))
+        out.append(GatewayOut(ward=ward, gateway=gw, last_seen=str(at), nodes=int(str(nodes)), unsent=int(str(unsent)),
+                              state=gateway_state(str(at), now, online, status_at), online=online,
+                              outbox_pending=pending, radio=radio, status_at=status_at))
     return sorted(out, key=lambda g: g.last_seen, reverse=True)

@@ -113,7 +113,7 @@ async def _stream(request: Request, store: CentralStore, who: Principal, feed: L
             update = await sub.next(HEARTBEAT_S)
             if update is None or await request.is_disconnected():
                 return
-            if not (update.cases or update.alerts or update.levels or update.resync):
+            if not (update.cases or update.alerts or update.levels or update.gateways or update.resync):
                 if not await run_in_threadpool(_still_allowed, store, who):
                     yield _message("bye", {"reason": "user revoked"})
                     return
@@ -128,5 +128,7 @@ async def _stream(request: Request, store: CentralStore, who: Principal, feed: L
 
 async def _payload(store: CentralStore, who: Principal, update: LiveUpdate) -> dict[str, object]:
     cases = await run_in_threadpool(_visible_cases, store, who, update.cases) if update.cases else []
-    return {"cases": cases, "alerts": sorted(update.alerts), "levels": sorted(update.levels),
+    # A ward official hears only of their ward's gateways.
+    gateways = sorted(g for g in update.gateways if who.sees(g.partition("/")[0]))
+    return {"cases": cases, "alerts": sorted(update.alerts), "levels": sorted(update.levels), "gateways": gateways,
             "resync": update.resync}
