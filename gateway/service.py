@@ -12,9 +12,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -24,38 +23,23 @@ from gateway.config import GatewaySettings as GatewaySettings  # re-exported: it
 from gateway.directory import DirectoryCache
 from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox, is_disk_full
 from gateway.publisher import UplinkPublisher
-from gateway.radio.base import IncomingText, RadioLink, RadioPacket
+from gateway.radio.base import RadioLink, RadioPacket
 from gateway.radio.transmit_queue import TransmitQueue
 from gateway.replay_guard import ReplayGuard
+from gateway.status_report import StatusReport
 from gateway.verifier import FrameVerifier
 from gateway.ward_cases import WardCaseBook
 from gateway.ward_mode import WardMode
+from gateway.worker_events import Event, Link, Mqtt, Text, urgent_first
 from protocol import topics
-from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, RadioLinkState, TextDownlink
-from protocol.frames import T_SOS, T_SOS_CANCEL, Frame, FrameError
+from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
+from protocol.frames import Frame, FrameError
 from protocol.mqtt_endpoint import MqttEndpoint, release
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class _Mqtt:
-    topic: str
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class _Text:
-    heard: IncomingText
-
-
-@dataclass(frozen=True)
-class _Link:
-    connected: bool
-
-
-_Event = RadioPacket | _Mqtt | _Text | _Link
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -67,15 +51,15 @@ class GatewayService:
         self._radio = radio
         self._tx = TransmitQueue(radio, name=f"radio-tx-{settings.gateway_id}")  # the worker never waits on the radio
         self._verifier = FrameVerifier(registry)
-        self._events: queue.Queue[_Event] = queue.Queue()
+        self._events: queue.Queue[Event] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._outbox = Outbox(settings.outbox_path, settings.outbox_capacity)
         self._guard = ReplayGuard(self._outbox.seen())
         self._last_downlink: dict[int, bytes] = {}
         self._connected = False
-        self._status_sent_at = 0.0  # monotonic time of the last status published
-        self._status_radio: RadioLinkState | None = None  # the radio link state that status reported
+        self._status = StatusReport(settings.ward, settings.gateway_id, settings.status_interval_s, self._outbox.count,
+                                    self._outbox_set_aside, lambda: self._radio.state)
         # Fails at construction, not in paho's thread, when unusable. The primary broker, then failovers.
         self._brokers = settings.broker_failover_chain()
         self._broker_refused = self._broker_unreachable = 0  # written only on paho's network thread
@@ -106,8 +90,8 @@ class GatewayService:
         client.will_set(topics.status(s.ward, s.gateway_id), will, qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = lambda *_: self._events.put(_Link(False))
-        client.on_message = lambda _c, _u, msg: self._events.put(_Mqtt(msg.topic, bytes(msg.payload)))
+        client.on_disconnect = lambda *_: self._events.put(Link(False))
+        client.on_message = lambda _c, _u, msg: self._events.put(Mqtt(msg.topic, bytes(msg.payload)))
         return client
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -118,7 +102,7 @@ class GatewayService:
         self._thread.start()
         self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.mqtt_keepalive_s())
         self._client.loop_start()
-        self._radio.set_text_handler(lambda heard: self._events.put(_Text(heard)))
+        self._radio.set_text_handler(lambda heard: self._events.put(Text(heard)))
         self._radio.start(self._events.put)
 
     def stop(self) -> None:
@@ -186,7 +170,7 @@ class GatewayService:
         s = self.settings
         client.subscribe([(topics.downlink_filter(s.ward, s.gateway_id), 1), (topics.app_ack(s.ward, s.gateway_id), 1),
                           (topics.directory(s.ward), 1), (topics.alerts(s.ward), 1)])
-        self._events.put(_Link(True))
+        self._events.put(Link(True))
 
     def _on_connect_fail(self, client: mqtt.Client, _u: object) -> None:
         self._broker_unreachable += 1
@@ -228,7 +212,7 @@ class GatewayService:
                 self._publisher.pump()
                 self._status_if_due(now)
 
-    def _take_events(self) -> list[_Event]:
+    def _take_events(self) -> list[Event]:
         try:
             events = [self._events.get(timeout=0.05)]
         except queue.Empty:
@@ -240,7 +224,7 @@ class GatewayService:
                 break
         return events
 
-    def _handle(self, events: list[_Event]) -> None:
+    def _handle(self, events: list[Event]) -> None:
         # Under load a batch holds hundreds of readings: the SOS among them and the ACKs central sends
         # back are handled first (stored in a transaction of their own and published, or put on the
         # radio) instead of waiting for every reading to be verified and stored.
@@ -251,16 +235,16 @@ class GatewayService:
                 self._publisher.pump()
         self._handle_in_order(rest)
 
-    def _handle_in_order(self, events: list[_Event]) -> None:
+    def _handle_in_order(self, events: list[Event]) -> None:
         inbound: list[tuple[InboundFrame, Frame]] = []
         for ev in events:
             if isinstance(ev, RadioPacket):
                 verified = self._verify(ev)
                 if verified is not None:
                     inbound.append(verified)
-            elif isinstance(ev, _Mqtt):
+            elif isinstance(ev, Mqtt):
                 self._from_central_surviving_full_disk(ev)
-            elif isinstance(ev, _Text):
+            elif isinstance(ev, Text):
                 self.ward.on_text(ev.heard)
             else:
                 self._link_changed(ev.connected)
@@ -281,7 +265,7 @@ class GatewayService:
                   "there: storing resumes by itself", self.settings.gateway_id, self.settings.outbox_path,
                   len(refused), sum(f.kind == "sos" for f in refused), stored)
 
-    def _from_central_surviving_full_disk(self, ev: "_Mqtt") -> None:
+    def _from_central_surviving_full_disk(self, ev: "Mqtt") -> None:
         # An ack or downlink that cannot be written down now is redone later (central resends it); the
         # radio frames taken in the same batch must still be stored.
         try:
@@ -410,45 +394,14 @@ class GatewayService:
         if connected:
             self._publish_status(time.monotonic())
 
-    def _radio_state(self) -> RadioLinkState | None:
-        state = self._radio.state
-        return cast(RadioLinkState, state) if state in ("connecting", "up", "down") else None
-
     def _status_if_due(self, now: float) -> None:
-        """Status again when the radio link changed or ``status_interval_s`` passed (the worker's loop calls
-        this; the radio links set ``state`` without telling anyone, so a change is noticed here)."""
-        if self._radio_state() != self._status_radio or now - self._status_sent_at >= self.settings.status_interval_s:
+        if self._status.due(now):
             self._publish_status(now)
 
     def _publish_status(self, now: float) -> None:
-        s = self.settings
-        self._status_radio = self._radio_state()
-        self._status_sent_at = now
-        status = GatewayStatus(gateway=s.gateway_id, ward=s.ward, online=True, outbox_pending=self._outbox.count(),
-                               outbox_set_aside=self._outbox_set_aside(), radio=self._status_radio,
-                               at=datetime.now(UTC))
-        self._client.publish(topics.status(s.ward, s.gateway_id), status.model_dump_json(), qos=1, retain=True)
+        topic, payload = self._status.message(now)
+        self._client.publish(topic, payload, qos=1, retain=True)
         self.counts["status_published"] += 1
-
-
-def urgent_first(events: list[_Event]) -> tuple[list[_Event], list[_Event]]:
-    """Split a batch into what a life may depend on — SOS and SOS-cancel frames from the radio, frame
-    downlinks (a button's ACK) from central — and the rest, each part in its original order.
-
-    The frame type is read before the tag is checked: a forged "SOS" is refused all the same, only sooner.
-    """
-    urgent: list[_Event] = []
-    rest: list[_Event] = []
-    for ev in events:
-        if isinstance(ev, RadioPacket):
-            is_urgent = len(ev.frame) > 1 and ev.frame[1] in (T_SOS, T_SOS_CANCEL)
-        elif isinstance(ev, _Mqtt):
-            parts = ev.topic.split("/")  # .../<ward>/<gw>/down/<node>: a frame for a node, not a text
-            is_urgent = len(parts) == 6 and parts[4] == "down" and parts[5] != "text"
-        else:
-            is_urgent = False
-        (urgent if is_urgent else rest).append(ev)
-    return urgent, rest
 
 
 def run_gateway(settings: GatewaySettings, radio: RadioLink, registry: NodeRegistry) -> None:

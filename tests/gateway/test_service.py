@@ -10,7 +10,8 @@ import pytest
 from floodmesh.broker import RunningBroker, settings_fields
 from gateway.radio.base import RadioPacket
 from gateway.radio.sim import Air, SimRadioLink
-from gateway.service import GatewayService, GatewaySettings, _Mqtt, urgent_first
+from gateway.service import GatewayService, GatewaySettings
+from gateway.worker_events import Mqtt, urgent_first
 from protocol import frames, topics
 from protocol.envelopes import AppAck, Downlink, GatewayStatus, TextDownlink, Uplink, UplinkBatch
 from protocol.registry import NodeRecord, NodeRegistry
@@ -223,8 +224,8 @@ def test_sos_and_frame_downlinks_are_split_out_first_in_order() -> None:
 
     sos = frames.encode(frames.Frame(BUTTON, 1, 1, 1_700_000_500, frames.Sos(1, 2)), KEY_B)
     cancel = frames.encode(frames.Frame(BUTTON, 1, 2, 1_700_000_501, frames.SosCancel(1)), KEY_B)
-    ack_down = _Mqtt(topics.downlink(WARD, GW, BUTTON), b"{}")
-    text_down, app_ack = _Mqtt(topics.text_downlink(WARD, GW), b"{}"), _Mqtt(topics.app_ack(WARD, GW), b"{}")
+    ack_down = Mqtt(topics.downlink(WARD, GW, BUTTON), b"{}")
+    text_down, app_ack = Mqtt(topics.text_downlink(WARD, GW), b"{}"), Mqtt(topics.app_ack(WARD, GW), b"{}")
     readings = [packet(_reading(s)) for s in range(3)]
     events: list[Any] = [readings[0], packet(sos), text_down, readings[1], ack_down, app_ack, packet(cancel),
                          readings[2], packet(b"")]
@@ -275,6 +276,6 @@ def test_the_gateway_repeats_its_status_with_outbox_depth_and_radio_link(
 def test_its_own_status_echoed_back_by_a_broker_is_ignored_not_refused(gateway: GatewayService) -> None:
     # amqtt hands a persistent session retained messages it never subscribed to, its own last will among them.
     will = GatewayStatus(gateway=GW, ward=WARD, online=False).model_dump_json().encode()
-    gateway._events.put(_Mqtt(topics.status(WARD, GW), will))
+    gateway._events.put(Mqtt(topics.status(WARD, GW), will))
     wait_until(lambda: gateway.stats().get("foreign_topics") == 1, what="the echo counted as foreign")
     assert gateway.stats()["rejected"] == 0

@@ -1,0 +1,55 @@
+"""What the gateway's one worker thread is handed, and the order it takes it in.
+
+The radio's and paho's callbacks only enqueue these (no work, no client calls on their threads); the
+worker takes them in batches and handles what a life may depend on first.
+"""
+
+from dataclasses import dataclass
+
+from gateway.radio.base import IncomingText, RadioPacket
+from protocol.frames import T_SOS, T_SOS_CANCEL
+
+
+@dataclass(frozen=True)
+class Mqtt:
+    """A message from central, as paho handed it over."""
+
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text heard on the mesh (an official's command, or chatter)."""
+
+    heard: IncomingText
+
+
+@dataclass(frozen=True)
+class Link:
+    """The backhaul to the broker came up or went down."""
+
+    connected: bool
+
+
+Event = RadioPacket | Mqtt | Text | Link
+
+
+def urgent_first(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """Split a batch into what a life may depend on — SOS and SOS-cancel frames from the radio, frame
+    downlinks (a button's ACK) from central — and the rest, each part in its original order.
+
+    The frame type is read before the tag is checked: a forged "SOS" is refused all the same, only sooner.
+    """
+    urgent: list[Event] = []
+    rest: list[Event] = []
+    for ev in events:
+        if isinstance(ev, RadioPacket):
+            is_urgent = len(ev.frame) > 1 and ev.frame[1] in (T_SOS, T_SOS_CANCEL)
+        elif isinstance(ev, Mqtt):
+            parts = ev.topic.split("/")  # .../<ward>/<gw>/down/<node>: a frame for a node, not a text
+            is_urgent = len(parts) == 6 and parts[4] == "down" and parts[5] != "text"
+        else:
+            is_urgent = False
+        (urgent if is_urgent else rest).append(ev)
+    return urgent, rest
