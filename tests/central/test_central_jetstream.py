@@ -3,7 +3,6 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from central.core.config import CentralSettings
@@ -17,6 +16,7 @@ from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService
 from protocol import frames, topics
 from protocol.registry import NodeRegistry
+from tests.central.replica_testkit import send, stored, wait_stored
 from tests.mqtt_peer import MqttPeer, wait_until
 
 WARD, GW = "19813", "gw-19813"
@@ -41,26 +41,6 @@ def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
 def _registry() -> NodeRegistry:
     return build_fleet([StationSite("kim_long", WARD, 16.41667, 107.5667)], [ButtonSite(WARD)] * SOS,
                        sensors_per_station=8, demo_secret=b"jetstream")
-
-
-def _stored(url: str, table: str) -> list[tuple[int, int, int]]:
-    with psycopg.connect(url) as conn:
-        return [tuple(r) for r in conn.execute(f"SELECT node_id, boot_epoch, seq FROM {table}")]  # type: ignore[misc]  # noqa: S608
-
-
-def _wait_stored(url: str, readings: int) -> None:
-    wait_until(lambda: len(_stored(url, "readings")) >= readings, what=f"{readings} readings stored")
-
-
-def _send(air: Air, registry: NodeRegistry, first: int, count: int) -> set[tuple[int, int, int]]:
-    sensors = [r for r in registry if r.kind == "water_level"]
-    sent = set()
-    for i in range(first, first + count):
-        rec = sensors[i % len(sensors)]
-        frame = frames.Frame(rec.node_id, 1, i // len(sensors), 1_764_000_000 + i, frames.WaterLevel(6000, 80))
-        air.transmit(rec.node_id, frames.encode(frame, rec.key))
-        sent.add(frame.event_id)
-    return sent
 
 
 def _replica(tmp_path: Path, name: str, cluster: NatsCluster, postgres_url: str) -> CentralService:
@@ -94,23 +74,23 @@ def test_replicas_share_the_work_queue_and_survive_a_node(
         wait_until(lambda: gw.stats()["connected"] is True, what="gateway online")
         readings: set[tuple[int, int, int]] = set()
         for first in range(0, READINGS // 2, ROUND):  # rounds: several messages for the queue to share
-            readings |= _send(air, registry, first, ROUND)
-            _wait_stored(postgres_url, first + ROUND)
+            readings |= send(air, registry, first, ROUND)
+            wait_stored(postgres_url, first + ROUND)
         received = [r.jetstream.received for r in replicas if r.jetstream is not None]
         assert all(n > 0 for n in received)  # both replicas took a share ...
         wait_until(lambda: sum(r.jetstream.received for r in replicas if r.jetstream) == len(observer.snapshot()),
                    what="as many messages taken as the gateway published")  # each went to one of them
         cluster.kill(0)  # the gateway's node, mid-stream
-        readings |= _send(air, registry, READINGS // 2, READINGS // 2)
+        readings |= send(air, registry, READINGS // 2, READINGS // 2)
         sos = {frames.Frame(b.node_id, 1, 1, 1_764_000_500, frames.Sos(2, 3)).event_id
                for b in registry if b.kind == "sos_button"}
         for button in (r for r in registry if r.kind == "sos_button"):
             air.transmit(button.node_id, frames.encode(frames.Frame(button.node_id, 1, 1, 1_764_000_500,
                                                                     frames.Sos(2, 3)), button.key))
-        wait_until(lambda: len(_stored(postgres_url, "readings")) >= READINGS
-                   and len(_stored(postgres_url, "cases")) >= SOS, timeout_s=60, what="everything stored")
-        assert sorted(_stored(postgres_url, "readings")) == sorted(readings)
-        assert sorted(_stored(postgres_url, "cases")) == sorted(sos)
+        wait_until(lambda: len(stored(postgres_url, "readings")) >= READINGS
+                   and len(stored(postgres_url, "cases")) >= SOS, timeout_s=60, what="everything stored")
+        assert sorted(stored(postgres_url, "readings")) == sorted(readings)
+        assert sorted(stored(postgres_url, "cases")) == sorted(sos)
         wait_until(lambda: gw.stats()["outbox_pending"] == 0, timeout_s=30, what="the gateway's outbox drained")
         assert int(str(gw.stats()["broker_switches"])) >= 1  # it moved to another node (broker_failover)
     finally:

@@ -8,7 +8,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from central.core.config import CentralSettings
@@ -20,6 +19,7 @@ from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService
 from protocol import frames
 from protocol.registry import NodeRegistry
+from tests.central.replica_testkit import send, stored, wait_stored
 from tests.mqtt_peer import wait_until
 
 pytestmark = pytest.mark.integration
@@ -32,11 +32,6 @@ READINGS, SOS, ROUND = 400, 4, 20
 def _registry() -> NodeRegistry:
     return build_fleet([StationSite("kim_long", WARD, 16.41667, 107.5667)], [ButtonSite(WARD)] * SOS,
                        sensors_per_station=8, demo_secret=b"replicas")
-
-
-def _stored(url: str, table: str) -> list[tuple[int, int, int]]:
-    with psycopg.connect(url) as conn:
-        return [tuple(r) for r in conn.execute(f"SELECT node_id, boot_epoch, seq FROM {table}")]  # type: ignore[misc]  # noqa: S608
 
 
 @pytest.fixture
@@ -59,21 +54,6 @@ def replica_process(tmp_path: Path, mosquitto: RunningBroker, postgres_url: str)
 def _mqtt_connected(api_url: str) -> bool:
     with urllib.request.urlopen(f"{api_url}/healthz", timeout=2) as answer:  # noqa: S310
         return bool(json.loads(answer.read())["mqtt_connected"])
-
-
-def _wait_stored(url: str, readings: int) -> None:
-    wait_until(lambda: len(_stored(url, "readings")) >= readings, what=f"{readings} readings stored")
-
-
-def _send(air: Air, registry: NodeRegistry, first: int, count: int) -> set[tuple[int, int, int]]:
-    sensors = [r for r in registry if r.kind == "water_level"]
-    sent = set()
-    for i in range(first, first + count):
-        rec = sensors[i % len(sensors)]
-        frame = frames.Frame(rec.node_id, 1, i // len(sensors), 1_764_000_000 + i, frames.WaterLevel(6000, 80))
-        air.transmit(rec.node_id, frames.encode(frame, rec.key))
-        sent.add(frame.event_id)
-    return sent
 
 
 def _sos(air: Air, registry: NodeRegistry) -> set[tuple[int, int, int]]:
@@ -110,8 +90,8 @@ def test_two_replicas_share_the_uplinks_and_one_killed_loses_nothing(
         wait_until(lambda: gw.stats()["connected"] is True, what="gateway online")
         readings: set[tuple[int, int, int]] = set()
         for first in range(0, READINGS // 2, ROUND):  # rounds: several MQTT messages, not one big batch
-            readings |= _send(air, registry, first, ROUND)
-            _wait_stored(postgres_url, first + ROUND)
+            readings |= send(air, registry, first, ROUND)
+            wait_stored(postgres_url, first + ROUND)
         published = int(str(gw.stats()["published"]))
         # Round robin between two live members: A saw only part of what the gateway published.
         assert 0 < replica_a.ingest.status().received < published, (replica_a.ingest.status(), published)
@@ -119,15 +99,15 @@ def test_two_replicas_share_the_uplinks_and_one_killed_loses_nothing(
         # committed nor acknowledged, and must reach A through the gateway's resend.
         received_a = replica_a.ingest.status().received
         replica_process.send_signal(signal.SIGSTOP)
-        readings |= _send(air, registry, READINGS // 2, READINGS // 2)
+        readings |= send(air, registry, READINGS // 2, READINGS // 2)
         sos = _sos(air, registry)
         wait_until(lambda: replica_a.ingest is not None and replica_a.ingest.status().received > received_a
                    and int(str(gw.stats()["in_flight"])) > 0, what="A's share taken, B's share stuck in B")
         replica_process.kill()
-        wait_until(lambda: len(_stored(postgres_url, "readings")) >= READINGS
-                   and len(_stored(postgres_url, "cases")) >= SOS, timeout_s=60, what="everything at replica A")
-        assert sorted(_stored(postgres_url, "readings")) == sorted(readings)  # each exactly once
-        assert sorted(_stored(postgres_url, "cases")) == sorted(sos)
+        wait_until(lambda: len(stored(postgres_url, "readings")) >= READINGS
+                   and len(stored(postgres_url, "cases")) >= SOS, timeout_s=60, what="everything at replica A")
+        assert sorted(stored(postgres_url, "readings")) == sorted(readings)  # each exactly once
+        assert sorted(stored(postgres_url, "cases")) == sorted(sos)
         wait_until(lambda: gw.stats()["outbox_pending"] == 0, what="the gateway's outbox drained by acks")
         assert int(str(gw.stats()["resent"])) > 0  # B's share came back through the gateway's resend
     finally:
