@@ -165,7 +165,7 @@ class PtyTransport:
 
     def drop_client(self) -> None:
         """A pty cannot be unplugged: use ``SimulatedMeshtasticRadio.reboot`` to make the client reconnect."""
-        raise NotImplementedError("a pty cannot be unplugged: reboot the radio instead (radio.reboot())")
+        raise RuntimeError("a pty cannot be unplugged: reboot the radio instead (radio.reboot())")
 
     def close(self) -> None:
         """Stop reading and close both ends of the pty."""
