@@ -6,9 +6,12 @@ ledger: the campaign drains and compares. A fault may check its own promise too 
 noticed in time, a damaged file set aside) and say so with ``Campaign.fail``.
 """
 
+import errno
+import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from simulations.faults.campaign import Campaign
 from simulations.faults.damage import Damage, damage_sqlite
@@ -182,6 +185,25 @@ def _disk_full_lines(c: Campaign) -> int:
     return c.rig.log_text().count("the outbox's disk is full")
 
 
+def _fill(path: Path) -> None:
+    """Write zeros to ``path`` until its filesystem is full. Unbuffered on purpose: a buffered file
+    keeps what a failed flush could not write and raises ENOSPC again when it is closed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        chunk = bytes(65536)
+        while True:
+            try:
+                os.write(fd, chunk)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                if len(chunk) == 1:
+                    return  # not one more byte fits: the disk is full
+                chunk = chunk[: len(chunk) // 2]  # fill the last partial blocks too
+    finally:
+        os.close(fd)
+
+
 def outbox_disk_full(c: Campaign) -> None:
     """The gateway's outbox disk (a tmpfs) fills up while traffic flows, then space comes back: what
     cannot be stored is refused (logged, counted), no button is ACKed for it, service resumes alone."""
@@ -190,13 +212,7 @@ def outbox_disk_full(c: Campaign) -> None:
     _random_moment(c)
     filler = c.rig.outbox_disk() / "filler"
     said = _disk_full_lines(c)
-    with filler.open("wb") as f:
-        try:
-            while True:
-                f.write(bytes(65536))
-                f.flush()
-        except OSError:
-            pass  # ENOSPC: the disk is full
+    _fill(filler)
     try:
         c.traffic(c.rng.uniform(2.0, 4.0))
     finally:
