@@ -90,8 +90,11 @@ class WardCaseBook:
             rows = db.execute(_SELECT + "WHERE state NOT IN ('resolved', 'cancelled') ORDER BY rowid").fetchall()
         return [WardCase(*r) for r in rows]
 
-    def open_local(self, frame: frames.Frame, now: datetime, officers: list[int]) -> WardCase | None:
-        """Register an SOS locally (None if the ward already has it) and queue created + notified."""
+    def open_local(self, frame: frames.Frame, signed: bytes, now: datetime, officers: list[int]) -> WardCase | None:
+        """Register an SOS locally (None if the ward already has it) and queue created + notified.
+
+        ``signed`` is the frame as the button sent it: ``created`` carries it so that central opens a
+        case it never saw only from what the button signed, never on this gateway's word alone."""
         sos = frame.payload
         if not isinstance(sos, frames.Sos):
             raise TypeError("not an SOS frame")
@@ -108,7 +111,8 @@ class WardCaseBook:
             lat = sos.lat_e6 / 1e6 if sos.lat_e6 is not None else None
             lon = sos.lon_e6 / 1e6 if sos.lon_e6 is not None else None
             created: dict[str, object] = {"kind": sos.kind, "people": sos.people, "vulnerable": sos.vulnerable,
-                                          "lat": lat, "lon": lon, "local_case": n}
+                                          "lat": lat, "lon": lon, "local_case": n,
+                                          "frame": signed.hex()}
             self._queue(db, now, [self._event(ref, "created", now, f"gateway:{self._gateway_id}", created),
                                   self._event(ref, "notified", now, f"gateway:{self._gateway_id}",
                                               {"officers": ",".join(f"{o:08x}" for o in officers)})])

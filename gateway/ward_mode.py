@@ -52,7 +52,7 @@ class WardMode:
         self.directory = directory
         self._autonomy_after_s = autonomy_after_s
         self._clock = clock
-        self._pending: dict[int, tuple[frames.Frame, float]] = {}
+        self._pending: dict[int, tuple[frames.Frame, bytes, float]] = {}  # msg id -> (SOS, as signed, since)
         self._downlink_seq = 0
         self.counts: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -61,7 +61,7 @@ class WardMode:
 
     def sos_stored(self, msg: OutboxMessage, frame: frames.Frame) -> None:
         """An SOS is in the outbox: wait for central's acknowledgement, for a while."""
-        self._pending[msg.msg_id] = (frame, time.monotonic())
+        self._pending[msg.msg_id] = (frame, msg.frame, time.monotonic())
 
     def restore(self, msgs: list[OutboxMessage]) -> None:
         """After a restart: SOS frames still unacknowledged in the outbox are pending again."""
@@ -81,17 +81,17 @@ class WardMode:
     def tick(self, connected: bool) -> None:
         """Take over every SOS central has left unanswered too long (all of them when cut off)."""
         now = time.monotonic()
-        for msg_id, (frame, since) in list(self._pending.items()):
+        for msg_id, (frame, signed, since) in list(self._pending.items()):
             if not connected or now - since >= self._autonomy_after_s:
-                self._take_over(frame)
+                self._take_over(frame, signed)
                 del self._pending[msg_id]
 
-    def _take_over(self, frame: frames.Frame) -> None:
+    def _take_over(self, frame: frames.Frame, signed: bytes) -> None:
         sos = frame.payload
         if not isinstance(sos, frames.Sos):
             return
         officers = sorted(self.directory.officer_nodes())
-        case = self.book.open_local(frame, self._clock(), officers)
+        case = self.book.open_local(frame, signed, self._clock(), officers)
         if case is None:
             return
         self.counts["local_cases"] += 1

@@ -39,7 +39,10 @@ be acked as durable) if any event:
    cannot be proven. That ward's own officers answer for it;
 5. opens a case central never saw, from a button that is not registered (``unknown_node``), is not an
    SOS button (``not_sos_button``) or is registered in another ward (``foreign_node``). A gateway can
-   only have heard, and verified, an SOS from a node whose key it holds: its own ward's.
+   only have heard, and verified, an SOS from a node whose key it holds: its own ward's. Even then the
+   ``created`` must carry the button's own signed SOS frame, and what it says (kind, people, position)
+   must be what the button signed: that is checked where the case is opened (central.cases.sync), so a
+   gateway cannot invent residents or positions in its own ward either.
 
 Pure: the cases and the registry are handed in; the caller turns a ``Foreign`` into a refusal.
 """

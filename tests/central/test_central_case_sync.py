@@ -23,7 +23,8 @@ def gw_event(n: int, kind: str, minutes: int = 0, data: dict[str, object] | None
     })
 
 
-CREATED = {"kind": 2, "people": 4, "vulnerable": 2, "lat": None, "lon": None, "local_case": 7}
+CREATED: dict[str, object] = {"kind": 2, "people": 4, "vulnerable": 2, "lat": None, "lon": None, "local_case": 7,
+           "frame": encode(frames.Sos(2, 4, 2), 40, node_id=LOOSE_BUTTON_ID)}  # the button's own, signed
 
 
 def history(msg_id: int, *events: CaseEvent, ward: str = WARD) -> tuple[str, bytes]:
@@ -89,9 +90,8 @@ def test_conflicting_histories_keep_both_events(processor: UplinkProcessor, stor
     ("events", "reason"),
     [
         ([gw_event(1, "acknowledged")], "unknown_case"),
-        ([gw_event(1, "created", data={**CREATED, "kind": 9})], "invalid_case_event"),
-        ([gw_event(1, "created", data={**CREATED, "lat": 123.0, "lon": 107.0})], "invalid_case_event"),
-        ([gw_event(1, "created", data={k: v for k, v in CREATED.items() if k != "people"})], "invalid_case_event"),
+        ([gw_event(1, "created", data={**CREATED, "kind": 9})], "created_frame_mismatch"),
+        ([gw_event(1, "created", data={**CREATED, "lat": 123.0, "lon": 107.0})], "created_frame_mismatch"),
     ],
 )
 def test_invalid_histories_are_refused_with_a_reason(
@@ -117,7 +117,9 @@ def test_envelope_errors_are_refused(processor: UplinkProcessor, store: CentralS
 
 @pytest.mark.unit
 def test_gps_in_created_places_the_case(processor: UplinkProcessor, store: CentralStore) -> None:
-    app_ack(processor, history(1, gw_event(1, "created", data={**CREATED, "lat": 16.47867, "lon": 107.57722})))
+    signed = encode(frames.Sos(2, 4, 2, 16_478_670, 107_577_220), 40, node_id=LOOSE_BUTTON_ID)
+    data: dict[str, object] = {**CREATED, "lat": 16.47867, "lon": 107.57722, "frame": signed}
+    assert app_ack(processor, history(1, gw_event(1, "created", data=data))) == AppAck(msg_ids=[1])
     (case,) = store.cases()
     assert (case.ward_code, case.located_by) == ("19753", "gps")
 

@@ -21,7 +21,7 @@ from floodmesh.broker import RunningBroker, settings_fields
 from protocol import frames, topics
 from protocol.envelopes import AppAck, CaseEvent, CaseEvents, Downlink, WardDirectory, sos_case_ref
 from protocol.registry import NodeRegistry
-from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, NOW, WARD, make_uplink, vector_hex
+from tests.central.central_testkit import BUTTON_ID, BUTTON_KEY, GATEWAY, NOW, WARD, encode, make_uplink, vector_hex
 from tests.mqtt_peer import stand_in_gateway, wait_until
 
 
@@ -146,7 +146,7 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
         history = CaseEvents(msg_id=5, gateway=GATEWAY, ward=WARD, events=[CaseEvent(
             event_id=f"{GATEWAY}:1", case_ref=sos_case_ref(BUTTON_ID, 1, 77), kind="created", at=NOW,
             actor=f"gateway:{GATEWAY}", data={"kind": 1, "people": 2, "vulnerable": 0, "lat": None, "lon": None,
-                                              "local_case": 1})])
+                                              "local_case": 1, "frame": encode(frames.Sos(1, 2), 77)})])
         publish(client, (topics.uplink(WARD, GATEWAY, "case_events"), history.model_dump_json().encode()))
         assert AppAck.model_validate_json(receive(inbox, 1)[topics.app_ack(WARD, GATEWAY)]) == AppAck(msg_ids=[5])
         publish(client, make_uplink(vector_hex("sos_trapped_no_gps"), 6))  # a new case: Chị Lan gets a text

@@ -30,7 +30,6 @@ WARD_B, GATEWAY_B = "19813", "gw-thuyxuan"  # Thủy Xuân, Kim Long's neighbour
 B_BUTTON_ID = 0x0B0000B1  # an SOS button registered in Thủy Xuân, at home there
 IN_WARD_B = {"lat": 16.41667, "lon": 107.5667}  # a GPS fix inside Thủy Xuân
 OFFICER = "officer:0c0000aa"
-CREATED = {"kind": 2, "people": 4, "vulnerable": 0, "lat": None, "lon": None, "local_case": 1}
 A, B = Publisher(WARD, GATEWAY), Publisher(WARD_B, GATEWAY_B)
 
 
@@ -47,6 +46,14 @@ def event(gateway: str, ref: str, kind: str, minutes: int = 0, actor: str = OFFI
         "event_id": f"{gateway}:{ref}:{kind}", "case_ref": ref, "kind": kind, "at": NOW + timedelta(minutes=minutes),
         "actor": actor, "data": data or {},
     })
+
+
+def created(node_id: int, seq: int, gps: bool = False, key: bytes = BUTTON_KEY) -> dict[str, object]:
+    """A ward mode's ``created`` for that SOS: its readable fields and the button's signed frame."""
+    lat_e6, lon_e6 = (round(IN_WARD_B["lat"] * 1e6), round(IN_WARD_B["lon"] * 1e6)) if gps else (None, None)
+    position = {"lat": lat_e6 / 1e6, "lon": lon_e6 / 1e6} if lat_e6 is not None and lon_e6 is not None else {}
+    return {"kind": 2, "people": 4, "vulnerable": 0, "lat": None, "lon": None, **position, "local_case": 1,
+            "frame": encode(frames.Sos(2, 4, 0, lat_e6, lon_e6), seq, node_id=node_id, key=key)}
 
 
 def history(msg_id: int, publisher: Publisher, *events: CaseEvent) -> tuple[str, bytes]:
@@ -218,8 +225,33 @@ def test_an_invented_case_is_not_opened(
     processor: UplinkProcessor, store: CentralStore, node_id: int, reason: str
 ) -> None:
     ref = sos_case_ref(node_id, 1, 40)
-    ack = app_ack(processor, history(3, A, event(GATEWAY, ref, "created", actor=f"gateway:{GATEWAY}", data=CREATED),
+    ack = app_ack(processor, history(3, A, event(GATEWAY, ref, "created", actor=f"gateway:{GATEWAY}",
+                                                        data=created(node_id, 40)),
                                      event(GATEWAY, ref, "resolved", 1)))
+    assert ack == AppAck(refused=[Refusal(msg_id=3, reason=reason)])
+    assert store.cases() == []
+    assert figures(processor, store) == []
+    assert store.stats().rejected_by_reason == {reason: 1}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({k: v for k, v in created(BUTTON_ID, 40).items() if k != "frame"}, "unsigned_created"),
+        (created(BUTTON_ID, 40, key=b"\x5a" * 16), "bad_created_frame"),  # not the button's key
+        ({**created(BUTTON_ID, 40), "frame": "not hex"}, "bad_created_frame"),
+        (created(BUTTON_ID, 41), "created_frame_mismatch"),  # another SOS of the button
+        ({**created(BUTTON_ID, 40), "people": 40}, "created_frame_mismatch"),  # more people than it signed
+        ({**created(BUTTON_ID, 40), **IN_WARD_B}, "created_frame_mismatch"),  # a position it never sent
+    ],
+)
+def test_a_gateway_cannot_open_a_case_on_its_word_alone(
+    processor: UplinkProcessor, store: CentralStore, data: dict[str, object], reason: str
+) -> None:
+    # The ward's own gateway, its own ward's button: only the button's signature can open a case central never saw.
+    ref = sos_case_ref(BUTTON_ID, 1, 40)
+    ack = app_ack(processor, history(3, A, event(GATEWAY, ref, "created", actor=f"gateway:{GATEWAY}", data=data)))
     assert ack == AppAck(refused=[Refusal(msg_id=3, reason=reason)])
     assert store.cases() == []
     assert figures(processor, store) == []
@@ -232,8 +264,8 @@ def test_a_border_sos_handled_while_cut_off_is_the_handling_gateways_to_report(
 ) -> None:
     # Kim Long's own button, its GPS fix across the line in Thủy Xuân: Kim Long's gateway opened it locally.
     ref = sos_case_ref(BUTTON_ID, 1, 50)
-    created = event(GATEWAY, ref, "created", actor=f"gateway:{GATEWAY}", data={**CREATED, **IN_WARD_B})
-    assert app_ack(processor, history(3, A, created, event(GATEWAY, ref, "acknowledged", 2))) == AppAck(msg_ids=[3])
+    opened = event(GATEWAY, ref, "created", actor=f"gateway:{GATEWAY}", data=created(BUTTON_ID, 50, gps=True))
+    assert app_ack(processor, history(3, A, opened, event(GATEWAY, ref, "acknowledged", 2))) == AppAck(msg_ids=[3])
     (case,) = store.cases()
     assert (case.ward_code, case.gateway, case.state) == (WARD_B, GATEWAY, "acknowledged")
     assert app_ack(processor, history(4, A, event(GATEWAY, ref, "resolved", 20))) == AppAck(msg_ids=[4])
@@ -298,7 +330,8 @@ def test_an_envelope_claiming_another_identity_than_its_topic_is_refused(
     status = encode(frames.NodeStatus(87, 3600, 0), 41)
     topic_st, body_st = make_uplink(status, 2, ward=WARD_B)
     env = CaseEvents(msg_id=3, gateway=GATEWAY_B, ward=WARD, events=[
-        event(GATEWAY_B, sos_case_ref(BUTTON_ID, 1, 40), "created", actor=f"gateway:{GATEWAY_B}", data=CREATED)])
+        event(GATEWAY_B, sos_case_ref(BUTTON_ID, 1, 40), "created", actor=f"gateway:{GATEWAY_B}",
+              data=created(BUTTON_ID, 40))])
     messages = [
         on_a,
         (topics.uplink(WARD, GATEWAY, "node_status"), body_st),

@@ -15,7 +15,7 @@ from gateway.service import GatewayService, GatewaySettings
 from gateway.ward_cases import LOCAL_CASE_FLAG
 from gateway.ward_commands import HELP_TEXT
 from protocol import topics
-from protocol.envelopes import CaseEvents, DutyOfficer, WardDirectory
+from protocol.envelopes import CaseEvents, DutyOfficer, Uplink, WardDirectory
 from protocol.registry import NodeRecord, NodeRegistry
 from tests.mqtt_peer import MqttPeer, wait_until
 
@@ -125,6 +125,9 @@ def test_the_wards_history_reaches_central_when_the_backhaul_returns(
         assert [e.kind for e in events] == ["created", "notified", "acknowledged"]
         assert {e.case_ref for e in events} == {f"sos:{BUTTON:08x}:1:{button._fw.sos_seq}"}
         assert events[2].actor == f"officer:{OFFICER:08x}"
+        # 'created' carries the SOS as the button signed it: central opens a case only from that.
+        (_t, sos_uplink), = [(t, p) for t, p in central.snapshot() if t.endswith("/sos")]
+        assert events[0].data["frame"] == Uplink.model_validate_json(sos_uplink).frame
     finally:
         gw.stop()
         central.close()
