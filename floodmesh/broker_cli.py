@@ -16,7 +16,7 @@ from floodmesh.broker_auth import BrokerAuth, gateway_identity
 from floodmesh.broker_config import MosquittoOptions, init_broker_directory, secure_config
 from floodmesh.broker_tls import DEFAULT_HOSTS, TlsFiles
 from floodmesh.nats_cli import add_arguments as add_cluster_arguments
-from floodmesh.nats_cli import run_cluster
+from floodmesh.nats_cli import add_deploy_arguments, run_cluster, run_deploy
 from protocol.secret_file import write_public
 
 
@@ -39,6 +39,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     cluster = action.add_parser("cluster", help="the IOC's clustered tier: N nats-server nodes with JetStream "
                                 "and MQTT, until Ctrl-C")
     add_cluster_arguments(cluster)
+    deploy = action.add_parser("cluster-config", help="the clustered tier's configs for nodes on hosts of their "
+                               "own (deploy/ioc-cluster.yml)")
+    add_deploy_arguments(deploy)
     broker.set_defaults(func=run_broker)
     return broker
 
@@ -50,6 +53,8 @@ def run_broker(args: argparse.Namespace) -> int:
             return _init(args)
         if args.broker_action == "cluster":
             return run_cluster(args)
+        if args.broker_action == "cluster-config":
+            return run_deploy(args)
         return _add_gateway(args)
     except (ValueError, OSError) as exc:
         print(f"floodmesh broker: {exc}", file=sys.stderr)

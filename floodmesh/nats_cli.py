@@ -1,4 +1,5 @@
-"""``floodmesh broker cluster``: the IOC's clustered broker tier on this machine, until Ctrl-C.
+"""``floodmesh broker cluster``: the IOC's clustered broker tier on this machine, until Ctrl-C;
+``floodmesh broker cluster-config``: the same tier's configs for nodes on hosts of their own.
 
 Starts the NATS nodes (``floodmesh.nats_cluster``) from a broker directory, then prints what each
 process needs: every node's MQTT and native URL, the flags of each central replica (one node each,
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from floodmesh.broker import BrokerError
 from floodmesh.nats_cluster import NatsCluster, start_nats_cluster
+from floodmesh.nats_config import NatsConfigError
+from floodmesh.nats_deploy import Deployment, client_flags, write_deployment
 
 
 def add_arguments(cluster: argparse.ArgumentParser) -> None:
@@ -23,6 +26,35 @@ def add_arguments(cluster: argparse.ArgumentParser) -> None:
     cluster.add_argument("--gateway", action="append", default=[], metavar="WARD:GATEWAY",
                          help="a gateway identity to create (repeat)")
     cluster.add_argument("--replicas", type=int, default=3, help="central replicas to print flags for")
+
+
+def add_deploy_arguments(deploy: argparse.ArgumentParser) -> None:
+    """The ``broker cluster-config`` flags."""
+    deploy.add_argument("--dir", type=Path, required=True, help="broker directory: CA, identities; configs go to nats/")
+    deploy.add_argument("--node", action="append", required=True, metavar="HOST",
+                        help="a node's host name as its peers and central reach it (repeat; 3 or more)")
+    deploy.add_argument("--public-host", action="append", default=[], metavar="HOST",
+                        help="another name the certificate must carry (what gateways dial; repeat)")
+    deploy.add_argument("--mount", type=Path, default=Deployment.mount, help="where each node sees --dir")
+    deploy.add_argument("--store-dir", default=Deployment.store_dir,
+                        help="JetStream store inside each node ({address} is the node's host)")
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    """Write every node's config for a multi-host tier and say how to run the nodes and central."""
+    deployment = Deployment(args.dir.resolve(), tuple(args.node), args.mount, args.store_dir,
+                            public_hosts=tuple(args.public_host))
+    try:
+        written = write_deployment(deployment)
+    except (NatsConfigError, ValueError, OSError) as exc:
+        print(f"floodmesh broker cluster-config: {exc}", file=sys.stderr)
+        return 2
+    for address, path in zip(deployment.addresses, written, strict=True):
+        print(f"{address}: nats-server -c {deployment.mounted_config(address)}   (written to {path}, 0600)")
+    flags = " ".join(f"{flag} {value}" for flag, value in client_flags(deployment).items())
+    print(f"central replicas: floodmesh central {flags} --mqtt-username central --client-id central-N ...")
+    print("after `floodmesh broker add-gateway`, run this again and send every node SIGHUP")
+    return 0
 
 
 def run_cluster(args: argparse.Namespace) -> int:

@@ -180,7 +180,8 @@ def _spawn(binary: str, node: NatsNode) -> subprocess.Popen[bytes]:
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def _route_password(directory: Path) -> str:
+def route_password(directory: Path) -> str:
+    """The cluster's route password (generated once, 0600, in the broker directory's secrets)."""
     path = directory / "secrets" / "nats-route.password"
     if not path.exists():
         write_private(path, secrets.token_urlsafe(32) + "\n")
@@ -209,7 +210,7 @@ def start_nats_cluster(
         BrokerAuth(workdir).add(gateway_identity(ward, gateway))
     ports = [NodePorts(f"n{i + 1}", free_port(host), free_port(host), free_port(host), free_port(host))
              for i in range(nodes)]
-    cluster = NatsCluster(workdir, host, [], binary, _route_password(workdir))
+    cluster = NatsCluster(workdir, host, [], binary, route_password(workdir))
     cluster.nodes = [NatsNode(p, workdir / "nats" / f"{p.name}.conf", workdir / "nats" / f"{p.name}.log")
                      for p in ports]
     cluster._write_configs()
