@@ -4,7 +4,7 @@ An outage of ``n`` readings (default 1,000,000) is written into the gateway's ou
 would have (verified frames, one transaction per batch); then the gateway starts as its own process
 (`floodmesh gateway` on a simulated Meshtastic radio) with central as another, and the clock runs
 until central has acknowledged every reading and the outbox is empty. ``ratio`` is that drain rate
-over ``mosquitto_pub --repeat`` -> ``mosquitto_sub`` on the same envelopes and broker.
+over ``mosquitto_pub --repeat`` -> ``mosquitto_sub`` on the same envelopes and broker (best of three runs).
 ``peak_rss_mb`` is the gateway process's VmHWM. The readings pass central's quality control, so the
 flood rules run on each (``qc_passed``, ``rules_evaluated``: must equal ``readings``).
 """

@@ -1,6 +1,6 @@
 """Water-level readings per second through central's full ingest into each TelemetryStore backend.
 
-Same Mosquitto, same run: first the broker alone (``mosquitto_pub``/``mosquitto_sub`` at QoS 1, as
+Same Mosquitto, same run: first the broker alone, best of three (``mosquitto_pub``/``mosquitto_sub`` at QoS 1, as
 in ``telemetry_throughput``), then for each backend the uplinks published at QoS 1 into central's
 MQTT ingest (envelope validation, HMAC check, dedupe, QARTOD checks, flood rules, SQLite read model
 commit, app acks) and on into the TelemetryStore: ``sqlite`` (embedded) and ``influx`` (line

@@ -2,6 +2,8 @@
 
 Urgent uplinks (SOS, cancel, case history) are taken alone, ahead of any queued telemetry, and go
 through their own small transaction, so a button's ACK never waits for a telemetry batch to be stored.
+A telemetry batch already in progress when an SOS arrives stops within ``budget_s`` (the processor
+commits what it did and hands the rest back, queued again at the head of the telemetry lane).
 Only after a commit are ACKs and app acks published: an app ack always names a durable uplink.
 Publishing is a function handed in (paho's publish in service, a list in tests): no MQTT here.
 """
@@ -30,8 +32,10 @@ class IngestWorker:
         publish: Publish,
         announce: Callable[[], Sequence[Outgoing]] | None = None,
         fault_hook: CrashAt | None = None,
+        budget_s: float = 0.005,
     ) -> None:
         self._processor = processor
+        self._budget_s = budget_s  # of a telemetry batch once an SOS is waiting
         self._uplinks = uplinks
         self._publish = publish
         self._announce = announce
@@ -66,7 +70,9 @@ class IngestWorker:
             if taken is None:
                 continue
             try:
-                result = self._processor.process_batch(taken.uplinks)
+                # Telemetry yields to an SOS that arrives meanwhile: a few ms of work, a commit, then the SOS.
+                yield_to = None if taken.urgent else self._uplinks.urgent_waiting
+                result = self._processor.process_batch(taken.uplinks, yield_to, self._budget_s)
             except Exception:
                 # Nothing was committed, nothing is acknowledged: the gateways' outboxes will resend.
                 self.failed_batches += 1
@@ -79,6 +85,11 @@ class IngestWorker:
             self._publish_result(result)
             if self._fault_hook is not None:
                 self._fault_hook.reached("after_publish")
+            self._uplinks.requeue(result.left)
+            if not taken.urgent and not self._uplinks.urgent_waiting():
+                # Between telemetry batches, never before an SOS: the store's housekeeping (SQLite moves its
+                # WAL into the database here, so an SOS commit never pays for a checkpoint's fsyncs).
+                self._processor.housekeeping()
 
     def _publish_result(self, result: BatchResult) -> None:
         # ACKs first: the button is waiting; the app ack only lets the gateway forget the uplink.

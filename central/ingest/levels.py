@@ -108,9 +108,10 @@ class LevelIngest:
         """Assess one reading and run the station's rules on it if it passed."""
         station = self._stations.get(station_id) if station_id else None
         heard_t = heard.timestamp()
+        heard_iso = iso(heard)
         if station is None:
-            reading = Reading(node_id, boot_epoch, seq, station_id, node_ts, iso(heard), wl.distance_mm, None,
-                              wl.battery_pct, wl.flags, quality.MISSING, "unknown_station", iso(heard))
+            reading = Reading(node_id, boot_epoch, seq, station_id, node_ts, heard_iso, wl.distance_mm, None,
+                              wl.battery_pct, wl.flags, quality.MISSING, "unknown_station", heard_iso)
             return LevelOutcome(reading, None)
         faulty = bool(wl.flags & frames.WL_SENSOR_FAULT)
         level = None if faulty else station.level_m(wl.distance_mm)
@@ -123,8 +124,9 @@ class LevelIngest:
         if on_time and level is not None and (qc.flag != quality.FAIL or reason == "flat_line"):
             # A failed value must not become the reference the next readings are judged against.
             self._history[node_id] = (*history, sample)[-_HISTORY:]
-        reading = Reading(node_id, boot_epoch, seq, station.id, node_ts, iso(heard), wl.distance_mm, level,
-                          wl.battery_pct, wl.flags, qc.flag, reason, iso(datetime.fromtimestamp(t, UTC)))
+        at_iso = iso(datetime.fromtimestamp(t, UTC))
+        reading = Reading(node_id, boot_epoch, seq, station.id, node_ts, heard_iso, wl.distance_mm, level,
+                          wl.battery_pct, wl.flags, qc.flag, reason, at_iso)
         out = LevelOutcome(reading, None)
         if self._load is not None and station.id not in self._fresh:
             self._refresh(station.id)
@@ -134,7 +136,6 @@ class LevelIngest:
             self.states[station.id] = state
             self._changed.add(station.id)
             out.rules_ran = True
-            at_iso = iso(datetime.fromtimestamp(t, UTC))
             out.alerts = [
                 StoredAlert(0, station.id, station.name, ev.kind, ev.level, ev.level_m, ev.rate_m_per_h,
                             ev.eta_next_s, ev.next_level, at_iso,

@@ -58,6 +58,19 @@ class UplinkQueue:
             if len(self._telemetry) == 1 or self._batch_full():
                 self._ready.notify()
 
+    def urgent_waiting(self) -> bool:
+        """Whether an SOS, cancel or case history is queued (a telemetry batch in progress then stops early)."""
+        return bool(self._urgent)  # one read of a deque's length: atomic under the GIL, no lock needed
+
+    def requeue(self, uplinks: list[Uplink]) -> None:
+        """Put telemetry a batch did not reach back at the head of its lane, in its order (older than the rest)."""
+        if not uplinks:
+            return
+        with self._ready:
+            self._telemetry.extendleft(reversed(uplinks))
+            self._telemetry_bytes += sum(len(payload) for _, payload in uplinks)
+            self._ready.notify()
+
     def close(self) -> None:
         """Wake the worker for good: ``take`` hands out what is queued without waiting, then None."""
         with self._ready:

@@ -46,6 +46,9 @@ class Connection(Protocol):
     def execute(self, sql: str, args: Sequence[Any] = ..., /) -> Cursor:
         """Run one statement with bound values."""
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> object:
+        """Run one statement once per row of bound values."""
+
     def close(self) -> None:
         """Close the connection."""
 
@@ -87,6 +90,9 @@ class CentralStore(Protocol):
 
     def next_boot_epoch(self) -> int:
         """Increment and return central's boot epoch (u16, never 0) for its downlink frames."""
+
+    def checkpoint(self) -> None:
+        """Upkeep the backend does between transactions, at a moment the caller chooses (SQLite: its WAL)."""
 
     def cases(
         self,

@@ -38,6 +38,11 @@ class _PgConnection:
     def execute(self, sql: str, args: Sequence[Any] = (), /) -> Cursor:
         return self.raw.execute(placeholders(sql), tuple(args))
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> object:
+        with self.raw.cursor() as cur:  # psycopg pipelines the rows: one round trip, not one per row
+            cur.executemany(placeholders(sql), [tuple(r) for r in rows])
+        return None
+
     def close(self) -> None:
         self.raw.close()
 
@@ -60,6 +65,9 @@ class PostgresStore(SqlStore):
 
     def _open(self) -> Connection:
         return self._pg_open()
+
+    def checkpoint(self) -> None:
+        """Nothing to do: the PostgreSQL server checkpoints on its own, outside any of central's commits."""
 
     def _commit(self, conn: Connection) -> None:
         # On PostgreSQL a failed statement aborts the transaction and COMMIT then quietly rolls back:

@@ -1,12 +1,16 @@
 """Rows the store hands out and takes in: plain frozen dataclasses, no SQL."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+_ZERO = timedelta(0)
 
 
 def iso(moment: datetime) -> str:
     """A timestamp as stored: UTC, fixed width, so text order is time order."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    if moment.tzinfo is not UTC and moment.utcoffset() != _ZERO:  # the conversion costs more than the formatting
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,10 @@ class SqlStore(ABC):
             except Exception:
                 log.exception("commit observer %r failed; the transaction itself is committed", observer)
 
+    @abstractmethod
+    def checkpoint(self) -> None:
+        """Upkeep the backend does between transactions, at a moment the caller chooses."""
+
     def next_boot_epoch(self) -> int:
         """Increment and return central's boot epoch (u16, never 0) for its downlink frames."""
         with self.transaction() as tx:

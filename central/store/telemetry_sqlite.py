@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS levels (
 """
 
 
+_ROWS_PER_TRANSACTION = 500  # the levels copy holds SQLite's one write lock (central's too) a few ms at a time
+
+
 class SqliteTelemetryStore:
     """Levels in a SQLite file (it may be central's own database: the table is separate)."""
 
@@ -33,23 +36,30 @@ class SqliteTelemetryStore:
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # The levels are a copy (central's readings table is the durable record, committed with FULL sync):
+        # their commits need no fsync of their own, which in central's own file would queue with an SOS's.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
 
     def write(self, points: Sequence[LevelPoint]) -> None:
-        """Upsert a batch in one transaction."""
+        """Upsert a batch, a few hundred rows per transaction (a retried batch just replaces them again)."""
         rows = [
             (p.station_id, p.node_id, p.t, p.river, p.ward, p.level_m, p.distance_mm, p.battery_pct, p.qc_flag,
              p.alert_rank)
             for p in points
         ]
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany("INSERT OR REPLACE INTO levels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            for start in range(0, len(rows), _ROWS_PER_TRANSACTION):
+                self._write_rows(rows[start : start + _ROWS_PER_TRANSACTION])
+
+    def _write_rows(self, rows: Sequence[tuple[object, ...]]) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany("INSERT OR REPLACE INTO levels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def count(self, station_id: str) -> int:
         """How many points a station has (tests, benchmarks)."""

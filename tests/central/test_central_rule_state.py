@@ -28,6 +28,17 @@ def test_a_state_survives_its_text_form() -> None:
         decode_state('{"rank": 1}')
 
 
+@pytest.mark.unit
+def test_a_state_stored_before_the_packed_window_is_still_read() -> None:
+    # Rows written by the first release of station_rule_state hold the window as JSON pairs.
+    old = ('{"rank":1,"rising_fast":false,"pending":0,"pending_dir":0,"last_t":70.0,'
+           '"trend":[[10.0,2.1],[70.0,2.25]]}')
+    back = decode_state(old)
+    assert (back.rank, back.last_t, back.window) == (1, 70.0, ((10.0, 2.1), (70.0, 2.25)))
+    with pytest.raises(RuleStateError):
+        decode_state(old.replace('"trend":[[10.0,2.1],[70.0,2.25]]', '"trend_f64":"not base64!"'))
+
+
 def test_the_store_is_at_the_newest_schema_version(store: CentralStore) -> None:
     newest = VERSIONED_MIGRATIONS[-1][0]
     assert store.read_one("SELECT value FROM meta WHERE key = ?", (SCHEMA_VERSION_KEY,)) == (newest,)

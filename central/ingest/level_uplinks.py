@@ -1,0 +1,83 @@
+"""Water-level frames -> readings, quality counters, flood alerts and report-interval downlinks.
+
+Per reading only what must be per reading: the pure quality control and flood rules (LevelIngest)
+and, rarely, an alert or a config downlink. The rest is per batch: the readings go into the store in
+one statement, the quality counters and ``rules_evaluated`` in one update each, and each station's
+rule state once (``finish``). Readings are staged until then; an uplink whose handling fails is
+taken back out (``mark``/``undo``), as its savepoint undoes its other writes.
+"""
+
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime
+
+from central.ingest.batch_result import BatchResult, Outgoing
+from central.ingest.downlink import DownlinkEncoder
+from central.ingest.levels import LevelIngest, LevelOutcome
+from central.ingest.verification import Heard
+from central.store.base import QC_COUNTER_PREFIX, RULES_EVALUATED
+from central.store.records import Reading, iso
+from central.store.telemetry import LevelPoint
+from central.store.transaction import StoreTx
+from central.telemetry.alerts import alert_json, alerts_topic
+from protocol import frames
+
+
+class LevelUplinks:
+    """Applies a batch's water-level readings; ``begin`` and ``finish`` bracket the batch's transaction."""
+
+    def __init__(self, levels: LevelIngest, encoder: DownlinkEncoder) -> None:
+        self.levels = levels
+        self._encoder = encoder
+        self._staged: list[tuple[Reading, LevelPoint | None, bool]] = []
+
+    def begin(self, tx: StoreTx) -> None:
+        """Start a batch: station rule states are read from the store as the batch first needs them."""
+        self._staged.clear()
+        self.levels.begin_batch(tx.station_rule_state)
+
+    def mark(self) -> int:
+        """Where the staged readings end now (before an uplink is handled)."""
+        return len(self._staged)
+
+    def undo(self, mark: int) -> None:
+        """Forget what was staged since ``mark`` (the uplink's handling failed; its savepoint is undone)."""
+        del self._staged[mark:]
+
+    def reading(self, tx: StoreTx, heard: Heard, now: datetime, out: BatchResult) -> None:
+        """Assess one reading, stage it, and store or send what it raised (alerts, a config downlink)."""
+        frame, wl = heard.frame, heard.frame.payload
+        if not isinstance(wl, frames.WaterLevel):
+            raise TypeError(f"not a water-level frame: {frame!r}")
+        outcome: LevelOutcome = self.levels.reading(
+            frame.node_id, frame.boot_epoch, frame.seq, frame.node_ts, heard.uplink.received_at,
+            heard.record.station_id, wl,
+        )
+        self._staged.append((outcome.reading, outcome.point, outcome.rules_ran))
+        for alert in outcome.alerts:
+            stored = replace(alert, id=tx.insert_alert(alert))
+            payload = alert_json(stored)
+            out.alerts.extend(Outgoing(alerts_topic(ward), payload) for ward in stored.wards)
+        if outcome.report_interval_s is not None:
+            topic, payload = self._encoder.config(
+                tx, heard.uplink, heard.record.key, frame.node_id, outcome.report_interval_s, now
+            )
+            out.downlinks.append(Outgoing(topic, payload))
+            tx.set_report_interval(frame.node_id, outcome.report_interval_s, iso(now))
+            tx.bump("config_sent")
+
+    def finish(self, tx: StoreTx, now: datetime, out: BatchResult) -> None:
+        """Write the batch's staged readings, its counters and the station states it changed."""
+        staged, self._staged = self._staged, []
+        if staged:
+            tx.insert_readings([reading for reading, _, _ in staged])
+        flagged = Counter(reading.qc_reason for reading, _, _ in staged if reading.qc_reason is not None)
+        for reason, n in sorted(flagged.items()):
+            tx.bump(QC_COUNTER_PREFIX + reason, n)
+        out.points.extend(point for _, point, _ in staged if point is not None)
+        ran = sum(rules_ran for _, _, rules_ran in staged)
+        if ran:
+            tx.bump(RULES_EVALUATED, ran)
+        out.rules_evaluated += ran
+        for station_id, version, state in self.levels.changed_states():  # shared with other replicas
+            tx.put_station_rule_state(station_id, version, state, iso(now))
