@@ -5,20 +5,23 @@ IngestWorker publishes into a list. Assertions are on the order of what is publi
 still queued at that moment, never on timing.
 """
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from central.geo.ward_locator import WardLocator
 from central.ingest.ingest_worker import IngestWorker, Outgoing
+from central.ingest.levels import LevelOutcome
 from central.ingest.processor import UplinkProcessor
 from central.ingest.uplink_queue import Taken, UplinkQueue, is_urgent
 from central.store.sqlite import SqliteStore
 from central.telemetry.stations import Station
 from protocol import frames, topics
-from protocol.envelopes import AppAck
+from protocol.envelopes import AppAck, UplinkBatch, UplinkItem
 from protocol.registry import NodeRegistry
 from tests.central.central_testkit import (
     BUTTON_ID,
@@ -173,3 +176,79 @@ def test_sos_overtakes_the_backlog_while_the_worker_is_busy_with_it(
     assert recorder.telemetry_acks_before_ack <= batches_when_sos_came + 1
     assert recorder.queued_at_ack is not None
     assert recorder.queued_at_ack >= BACKLOG - 500 * (batches_when_sos_came + 1)
+
+
+def _acked_ids(published: Sequence[Outgoing]) -> list[int]:
+    return [i for topic, payload, _ in published if topic == topics.app_ack(WARD, GATEWAY)
+            for i in AppAck.model_validate_json(payload).msg_ids]
+
+
+@pytest.mark.unit
+def test_a_telemetry_batch_stops_for_a_waiting_sos_and_hands_back_the_rest(
+    processor: UplinkProcessor, sqlite_store: SqliteStore
+) -> None:
+    batch = telemetry(50)
+    cut = processor.process_batch(batch, yield_to=lambda: True, budget_s=0.0)
+    # One uplink done and committed (its app ack is due), the other 49 handed back untouched, unacknowledged.
+    assert cut.left == batch[1:]
+    assert [AppAck.model_validate_json(m.payload).msg_ids for m in cut.app_acks] == [[1]]
+    assert sqlite_store.stats().readings_stored == 1
+    rest = processor.process_batch(cut.left)
+    assert (rest.left, rest.accepted, rest.duplicates) == ([], 49, 0)
+    assert sqlite_store.stats().readings_stored == 50
+
+
+@pytest.mark.unit
+def test_a_gateways_batch_message_is_cut_between_its_frames_and_the_rest_sent_round_again(
+    processor: UplinkProcessor, sqlite_store: SqliteStore
+) -> None:
+    items = [UplinkItem(msg_id=msg_id, received_at=NOW, frame=json.loads(payload)["frame"])
+             for msg_id, (_, payload) in enumerate(telemetry(10), start=1)]
+    message = (topics.uplink(WARD, GATEWAY, "batch"),
+               UplinkBatch(gateway=GATEWAY, ward=WARD, items=items).model_dump_json().encode())
+    cut = processor.process_batch([message], yield_to=lambda: True, budget_s=0.0)
+    assert [AppAck.model_validate_json(m.payload).msg_ids for m in cut.app_acks] == [[1]]
+    [(topic, payload)] = cut.left
+    assert topic == message[0]
+    assert [item.msg_id for item in UplinkBatch.model_validate_json(payload).items] == list(range(2, 11))
+    rest = processor.process_batch(cut.left)
+    assert [AppAck.model_validate_json(m.payload).msg_ids for m in rest.app_acks] == [list(range(2, 11))]
+    assert (sqlite_store.stats().readings_stored, sqlite_store.stats().duplicates) == (10, 0)
+
+
+@pytest.mark.unit
+def test_an_sos_arriving_mid_batch_is_acked_before_the_rest_of_that_batch(
+    processor: UplinkProcessor, uplinks: UplinkQueue, recorder: Recorder, sqlite_store: SqliteStore
+) -> None:
+    # The SOS comes in while the worker is inside a batch of 500 readings (put there by the 10th reading's
+    # assessment, as paho's thread would): the batch stops, commits its part, the SOS goes next.
+    assess = processor.levels.reading
+    calls = [0]
+
+    def reading_then_sos(*args: Any) -> LevelOutcome:
+        calls[0] += 1
+        if calls[0] == 10:
+            uplinks.put(*make_uplink(vector_hex("sos_trapped_no_gps"), SOS_MSG_ID))
+        return assess(*args)
+
+    processor.levels.reading = reading_then_sos  # type: ignore[method-assign]
+    backlog = telemetry(500)
+    for topic, payload in backlog:
+        uplinks.put(topic, payload)
+    worker = IngestWorker(processor, uplinks, recorder, budget_s=0.0)
+    worker.start()
+    try:
+        assert recorder.acked.wait(30)
+        before = recorder.telemetry_acks_before_ack
+        assert before == 1  # only the cut part of the batch in hand was committed and acked first
+        cut_part = _acked_ids(recorder.published[: next(i for i, m in enumerate(recorder.published)
+                                                         if m[0] == ACK_TOPIC)])
+        assert 10 <= len(cut_part) < 500
+        uplinks.close()
+        worker.stop()
+    finally:
+        worker.stop()
+    # Every reading stored and acknowledged exactly once, the SOS among them.
+    assert sorted(i for i in _acked_ids(recorder.published) if i != SOS_MSG_ID) == list(range(1, 501))
+    stats = sqlite_store.stats()
+    assert (stats.readings_stored, stats.duplicates, stats.sos_cases) == (500, 0, 1)

@@ -44,6 +44,27 @@ def test_sqlite_wal_and_full_sync(sqlite_store: SqliteStore) -> None:
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
+def _write_mib(store: CentralStore, mib: int, tag: str) -> None:
+    for t in range(mib * 16):  # 64 KiB per commit, as telemetry batches come
+        with store.transaction() as tx:
+            for i in range(16):
+                tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"{tag}-{t}-{i}", "x" * 4096))
+
+
+@pytest.mark.unit
+def test_no_commit_checkpoints_the_wal_the_ingest_does_it_between_batches(
+    sqlite_store: SqliteStore, tmp_path: Path
+) -> None:
+    # SQLite would checkpoint inside whichever commit crosses 1,000 WAL pages (4 MiB) - an SOS's too.
+    wal = tmp_path / "central.sqlite-wal"
+    _write_mib(sqlite_store, 6, "a")
+    grown = wal.stat().st_size
+    assert grown > 6 * 1024 * 1024  # six MiB of commits, none of them checkpointed
+    sqlite_store.checkpoint()  # what the ingest worker calls when no SOS waits
+    _write_mib(sqlite_store, 2, "b")
+    assert wal.stat().st_size == grown  # the WAL was moved into the database: new commits reuse it from the start
+
+
 @pytest.mark.unit
 def test_boot_epoch_survives_reopen(reopen: Callable[[], CentralStore]) -> None:
     first = reopen()
