@@ -62,7 +62,7 @@ class CentralService:
         """Open the store (new boot epoch), load reference data, start the ingest and the API."""
         s = self.settings
         registry = self._load_registry()  # first: a refused registry must not take a boot epoch
-        store = self.store = open_store(s.db_path, s.database_url)
+        store = self.store = open_store(s.db_path, s.database_url, s.database_pool_size)
         self.boot_epoch = store.next_boot_epoch()
         authorities = load_authorities(s.authorities_path)
         locator = WardLocator.from_geojson(s.wards_path, authorities, s.ward_tolerance_m)

@@ -48,6 +48,8 @@ class CentralSettings(ProcessSettings):
     nats_servers: str | None = None
     nats_stream_replicas: Annotated[int, Field(ge=1, le=5)] = 3
     database_url: str | None = None  # postgresql://user@host:port/db: the store on PostgreSQL instead of db_path
+    # PostgreSQL: most connections the API's reads borrow from central's pool (the ingest writes on one more).
+    database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
     telemetry_backend: Literal["sqlite", "influx"] = "sqlite"
     telemetry_db_path: Path | None = None  # sqlite backend: defaults to the central database file
     influx_url: str = "http://127.0.0.1:8086"

@@ -4,11 +4,13 @@ The store's SQL is written once with ``?`` placeholders; ``_PgConnection`` turns
 ``%s`` and drives the connection in autocommit mode, so BEGIN/COMMIT are the store's own, as on SQLite.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool
 
 from central.store.base import Connection, Cursor, Dialect
 from central.store.schema import postgres_schema, to_postgres
@@ -21,6 +23,7 @@ POSTGRES = Dialect(
     stored_order="stored_order",
     epoch_seconds="CAST(floor(extract(epoch FROM CAST({} AS timestamptz))) AS BIGINT)",
 )
+APPLICATION_NAME = "floodmesh-central"  # in pg_stat_activity: which backends are central's
 _SCHEMA_LOCK = 0x666C6D  # pg_advisory_xact_lock key: two centrals starting at once create the schema once
 
 
@@ -48,11 +51,21 @@ class _PgConnection:
 
 
 class PostgresStore(SqlStore):
-    """Central's state in a PostgreSQL database; the schema is created (or completed) on open."""
+    """Central's state in a PostgreSQL database; the schema is created (or completed) on open.
 
-    def __init__(self, url: str) -> None:
+    The ingest writes on one connection of its own (one writer, as on SQLite). Reads - the API's
+    threads, the dashboard's feeds - borrow from a pool of at most ``pool_size`` connections, checked
+    before use, so a server restart or a dropped connection costs a reconnect, not a failed request,
+    and many replicas' request threads do not each hold a PostgreSQL backend.
+    """
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
         super().__init__(POSTGRES)
         self._url = url
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=pool_size, kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
+            check=ConnectionPool.check_connection, name="floodmesh-central-reads", open=True, timeout=30.0,
+        )
         writer = self._pg_writer = self._track(self._pg_open())
         self._writer = writer
         with writer.raw.transaction():
@@ -60,11 +73,32 @@ class PostgresStore(SqlStore):
             writer.raw.execute(postgres_schema())  # several statements: allowed without parameters
             self._migrate_versions(lambda ddl: writer.raw.execute(to_postgres(ddl)))
 
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self._pool.connection() as conn:
+            yield _PgConnection(conn)
+
+    def pool_stats(self) -> dict[str, int]:
+        """The read pool's figures (psycopg_pool's names: pool_size, pool_available, requests_num, ...)."""
+        return self._pool.get_stats()
+
+    def close(self) -> None:
+        """Close the writer and the read pool."""
+        super().close()
+        self._pool.close()
+
     def _pg_open(self) -> _PgConnection:
-        return _PgConnection(psycopg.connect(self._url, autocommit=True))
+        return _PgConnection(psycopg.connect(self._url, autocommit=True, application_name=APPLICATION_NAME))
 
     def _open(self) -> Connection:
         return self._pg_open()
+
+    def _usable_writer(self) -> Connection:
+        # A server restart or a dropped connection fails the batch in hand (the gateways resend it); the
+        # next batch gets a new connection instead of failing for as long as central runs.
+        if self._pg_writer.raw.broken or self._pg_writer.raw.closed:
+            self._pg_writer = self._track(self._pg_open())
+        return self._pg_writer
 
     def checkpoint(self) -> None:
         """Nothing to do: the PostgreSQL server checkpoints on its own, outside any of central's commits."""

@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -86,6 +86,19 @@ class SqlStore(ABC):
             self._local.conn = conn
         return conn
 
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection for reads (its results must be consumed inside): by default one kept per thread."""
+        yield self._reader()
+
+    def _fetchone(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        with self._reading() as conn:
+            return conn.execute(sql, args).fetchone()
+
+    def _fetchall(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        with self._reading() as conn:
+            return list(conn.execute(sql, args).fetchall())
+
     def _commit(self, conn: Connection) -> None:
         """End the write transaction (a backend may first check it was not aborted)."""
         conn.execute("COMMIT")
@@ -94,7 +107,7 @@ class SqlStore(ABC):
     def transaction(self) -> Iterator[StoreTx]:
         """One write transaction: committed (durably) on exit, rolled back on an exception."""
         with self._write_lock:
-            writer = self._writer
+            writer = self._writer = self._usable_writer()
             writer.execute(self._dialect.begin_write)
             try:
                 tx = StoreTx(writer, self._dialect)
@@ -113,6 +126,10 @@ class SqlStore(ABC):
                 observer(changed)
             except Exception:
                 log.exception("commit observer %r failed; the transaction itself is committed", observer)
+
+    def _usable_writer(self) -> Connection:
+        """The writer connection, reopened if the backend knows it broke (under the write lock)."""
+        return self._writer
 
     @abstractmethod
     def checkpoint(self) -> None:
@@ -144,7 +161,7 @@ class SqlStore(ABC):
                 where.append(clause)
                 args.append(value)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = self._reader().execute(
+        rows = self._fetchall(
             f"SELECT {CASE_COLUMNS} FROM cases {clause} ORDER BY case_number DESC LIMIT ?",  # noqa: S608 - fixed SQL
             (*args, limit),
         )
@@ -153,12 +170,12 @@ class SqlStore(ABC):
     def case(self, case_number: int) -> Case | None:
         """One case by number."""
         sql = f"SELECT {CASE_COLUMNS} FROM cases WHERE case_number = ?"  # noqa: S608 - constant columns
-        row = self._reader().execute(sql, (case_number,)).fetchone()
+        row = self._fetchone(sql, (case_number,))
         return None if row is None else case_from_row(row)
 
     def case_events(self, case_number: int) -> list[StoredEvent]:
         """A case's events in the order central stored them."""
-        rows = self._reader().execute(
+        rows = self._fetchall(
             f"SELECT {EVENT_COLUMNS} FROM case_events WHERE case_number = ? "  # noqa: S608
             f"ORDER BY {self.dialect.stored_order}",
             (case_number,),
@@ -167,25 +184,25 @@ class SqlStore(ABC):
 
     def read_one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
         """One row of a constant query with bound values (modules with their own tables, e.g. users)."""
-        row = self._reader().execute(sql, args).fetchone()
+        row = self._fetchone(sql, args)
         return None if row is None else tuple(row)
 
     def read_all(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         """Every row of a constant query with bound values."""
-        return [tuple(r) for r in self._reader().execute(sql, args)]
+        return [tuple(r) for r in self._fetchall(sql, args)]
 
     def directories(self) -> list[str]:
         """Every ward's directory (WardDirectory JSON), by ward code."""
-        return [r[0] for r in self._reader().execute("SELECT directory FROM ward_directory ORDER BY ward")]
+        return [r[0] for r in self._fetchall("SELECT directory FROM ward_directory ORDER BY ward")]
 
     def directory(self, ward: str) -> str | None:
         """One ward's directory JSON, if it has one."""
-        row = self._reader().execute("SELECT directory FROM ward_directory WHERE ward = ?", (ward,)).fetchone()
+        row = self._fetchone("SELECT directory FROM ward_directory WHERE ward = ?", (ward,))
         return None if row is None else str(row[0])
 
     def readings(self, station_id: str, limit: int) -> list[Reading]:
         """A station's most recent readings, newest first."""
-        rows = self._reader().execute(
+        rows = self._fetchall(
             f"SELECT {_READING_COLUMNS} FROM readings WHERE station_id = ? "  # noqa: S608 - constant columns
             "ORDER BY received_at DESC, id DESC LIMIT ?",
             (station_id, limit),
@@ -194,7 +211,7 @@ class SqlStore(ABC):
 
     def readings_between(self, station_id: str, since: str, until: str, limit: int) -> list[Reading]:
         """A station's readings with level time in [since, until), oldest first."""
-        rows = self._reader().execute(
+        rows = self._fetchall(
             f"SELECT {_READING_COLUMNS} FROM readings WHERE station_id = ? "  # noqa: S608 - constant columns
             "AND level_at >= ? AND level_at < ? ORDER BY level_at, id LIMIT ?",
             (station_id, since, until, limit),
@@ -205,7 +222,7 @@ class SqlStore(ABC):
         self, station_id: str, since: str, until: str, bucket_s: int
     ) -> list[tuple[str, float, float, float, int]]:
         """(bucket start, mean, min, max, n) of quality-passed levels per ``bucket_s`` bucket, oldest first."""
-        rows = self._reader().execute(
+        rows = self._fetchall(
             f"SELECT {self.dialect.epoch_seconds.format('level_at')} / ? * ? AS b, avg(level_m), min(level_m), "  # noqa: S608
             "max(level_m), count(*) FROM readings WHERE station_id = ? AND level_at >= ? AND level_at < ? "
             "AND qc_flag = 1 AND level_m IS NOT NULL GROUP BY b ORDER BY b",
@@ -216,7 +233,7 @@ class SqlStore(ABC):
     def alerts(self, station_id: str | None = None, limit: int = 500) -> list[StoredAlert]:
         """Alert events newest first, optionally of one station."""
         clause, args = ("WHERE station_id = ?", [station_id]) if station_id is not None else ("", [])
-        rows = self._reader().execute(
+        rows = self._fetchall(
             "SELECT id, station_id, station_id, kind, level, level_m, rate_m_per_h, eta_next_s, next_level, at, "  # noqa: S608
             f"wards, text FROM alerts {clause} ORDER BY id DESC LIMIT ?",
             (*args, limit),
@@ -228,11 +245,11 @@ class SqlStore(ABC):
 
     def report_intervals(self) -> dict[int, int]:
         """The report interval central last told each sensor."""
-        return dict(self._reader().execute("SELECT node_id, report_interval_s FROM sensor_config").fetchall())
+        return dict(self._fetchall("SELECT node_id, report_interval_s FROM sensor_config"))
 
     def node_health(self) -> list[NodeHealth]:
         """The latest status of every node that reported one."""
-        rows = self._reader().execute(
+        rows = self._fetchall(
             "SELECT node_id, boot_epoch, seq, node_ts, received_at, battery_pct, uptime_s, unsent, gateway, ward "
             "FROM node_status ORDER BY node_id"
         )
@@ -240,12 +257,15 @@ class SqlStore(ABC):
 
     def counter(self, name: str) -> int:
         """The value of a named counter (0 if never bumped)."""
-        row = self._reader().execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        row = self._fetchone("SELECT value FROM counters WHERE name = ?", (name,))
         return int(row[0]) if row else 0
 
     def stats(self) -> Stats:
         """Totals for the dashboard; read in one snapshot so they agree with each other."""
-        conn = self._reader()
+        with self._reading() as conn:
+            return self._stats(conn)
+
+    def _stats(self, conn: Connection) -> Stats:
         conn.execute(self.dialect.begin_snapshot)
         try:
             readings = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
