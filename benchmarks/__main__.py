@@ -12,6 +12,7 @@ from benchmarks import (
     flood_rules,
     geolocate,
     mesh_capacity,
+    national_load,
     outbox_replay,
     sos_latency,
     telemetry_store,
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, object]]] = {
     "failover": failover.run,
     "sos_latency": sos_latency.run,
     "mesh_capacity": mesh_capacity.run,
+    "national_load": national_load.run,
 }
 
 

@@ -42,9 +42,13 @@ def station_sites(ward: str) -> list[StationSite]:
     return [StationSite(st.id, ward, st.lat, st.lon) for st in central_stations().values()]
 
 
-def qc_passing_readings(registry: NodeRegistry, n: int, now: datetime | None = None) -> list[BenchReading]:
-    """``n`` readings from the registry's water-level sensors, round by round, the last round ending at ``now``."""
-    stations = central_stations()
+def qc_passing_readings(
+    registry: NodeRegistry, n: int, now: datetime | None = None, stations: Mapping[str, Station] | None = None
+) -> list[BenchReading]:
+    """``n`` readings from the registry's water-level sensors, round by round, the last round ending at ``now``.
+
+    ``stations`` are the ones central was started with (by default its own ``stations.json``)."""
+    stations = stations or central_stations()
     sensors = sorted((r for r in registry if r.kind == "water_level"), key=lambda r: r.node_id)
     turn = _turns(sensors)
     per_station = max(turn.values()) + 1
