@@ -16,9 +16,10 @@ Reported: ``readings_per_s`` sustained (all readings stored, over the time from 
 to the last stored), ``kept_up`` (whether that is the offered rate), ``behind_at_end_s`` (how long
 central took to store the rest after the last publish; ~0.2 s, the polling, when it kept up), SOS
 ``sos_p50_ms``/``sos_p99_ms`` (gateway publish -> ACK downlink back at the gateway),
-``replicas_answering_sos`` (told apart by the boot epoch of their ACK frames). Baselines in the same
-run, best of three: the broker's own QoS 1 rate (``ratio``) and its round trip p99 (``ratio_sos_p99``).
-``national_x`` is the sustained rate over the national 553.5/s.
+``replicas_used`` (replicas that spent at least a quarter of the busiest one's CPU time on the load;
+``replica_cpu_s`` each), ``replicas_answering_sos`` (told apart by the boot epoch of their ACK
+frames). Baselines in the same run, best of three: the broker's own QoS 1 rate (``ratio``) and its
+round trip p99 (``ratio_sos_p99``). ``national_x`` is the sustained rate over the national 553.5/s.
 """
 
 import json
@@ -149,6 +150,12 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stored(db_url: str) -> tuple[int, int, int]:
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT (SELECT count(*) FROM readings), (SELECT coalesce(sum(value), 0) FROM counters "
@@ -203,6 +210,7 @@ def _run(work: Path, db_url: str, seconds: float, rate: float, replicas: int, so
         for b in all_buttons[sos_count:]:  # the warm-up's SOS are not part of the figures
             for log in (sos.sent, sos.acked, sos.epochs):
                 log.pop(b.node_id, None)
+        cpu_before = [_cpu_s(p.pid) for p in processes]
         _say(f"offering {rate:.0f} readings/s and {sos_count} SOS for {seconds:.0f} s")
         t0 = _offer(clients, gw_of, lines, all_buttons[:sos_count], sos, rate, seconds)
         offered_until = time.perf_counter()
@@ -213,6 +221,7 @@ def _run(work: Path, db_url: str, seconds: float, rate: float, replicas: int, so
                                    f"{sos_count} SOS acknowledged after the run; see central-*.log")
             time.sleep(0.2)
         done = time.perf_counter()
+        cpu = [round(_cpu_s(p.pid) - before, 2) for p, before in zip(processes, cpu_before, strict=True)]
         elapsed, behind_s = done - t0, done - offered_until
         stored = _stored(db_url)
     finally:
@@ -236,6 +245,7 @@ def _run(work: Path, db_url: str, seconds: float, rate: float, replicas: int, so
         "qc_passed": stored[0] - stored[2], "rules_evaluated": stored[1],
         "sos": sos_count, "sos_acked": len(latencies), "sos_p50_ms": round(quantile(latencies, 0.5), 1),
         "sos_p99_ms": round(p99, 1), "replicas": replicas, "replicas_answering_sos": len(set(sos.epochs.values())),
+        "replica_cpu_s": cpu, "replicas_used": sum(c >= 0.25 * max(cpu) for c in cpu),
         "broker_msgs_per_s": round(broker_rate, 1), "ratio": round(sustained / broker_rate, 4),
         "broker_rtt_p99_ms": round(rtt_p99, 2), "ratio_sos_p99": round(p99 / rtt_p99, 1),
         "machine_load_1m": round(os.getloadavg()[0], 2), "broker": broker.kind,
