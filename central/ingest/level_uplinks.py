@@ -4,7 +4,7 @@ Per reading only what must be per reading: the pure quality control and flood ru
 and, rarely, an alert or a config downlink. The rest is per batch: the readings go into the store in
 one statement, the quality counters and ``rules_evaluated`` in one update each, and each station's
 rule state once (``finish``). Readings are staged until then; an uplink whose handling fails is
-taken back out (``mark``/``undo``), as its savepoint undoes its other writes.
+taken back out and its event ids given back (``mark``/``undo``).
 """
 
 from collections import Counter
@@ -30,30 +30,51 @@ class LevelUplinks:
         self.levels = levels
         self._encoder = encoder
         self._staged: list[tuple[Reading, LevelPoint | None, bool]] = []
+        self._claimed: list[tuple[int, int, int]] = []  # event ids claimed by this batch's readings
 
     def begin(self, tx: StoreTx) -> None:
         """Start a batch: station rule states are read from the store as the batch first needs them."""
         self._staged.clear()
+        self._claimed.clear()
         self.levels.begin_batch(tx.station_rule_state)
 
-    def mark(self) -> int:
-        """Where the staged readings end now (before an uplink is handled)."""
-        return len(self._staged)
+    def mark(self) -> tuple[int, int]:
+        """Where the staged readings and claimed events end now (before an uplink is handled)."""
+        return len(self._staged), len(self._claimed)
 
-    def undo(self, mark: int) -> None:
-        """Forget what was staged since ``mark`` (the uplink's handling failed; its savepoint is undone)."""
-        del self._staged[mark:]
+    def undo(self, tx: StoreTx, mark: tuple[int, int]) -> None:
+        """The uplink's handling failed: forget what it staged and give back the event ids it claimed."""
+        staged, claimed = mark
+        del self._staged[staged:]
+        for event in self._claimed[claimed:]:
+            tx.unclaim_event(*event)
+        del self._claimed[claimed:]
 
-    def reading(self, tx: StoreTx, heard: Heard, now: datetime, out: BatchResult) -> None:
-        """Assess one reading, stage it, and store or send what it raised (alerts, a config downlink)."""
+    def reading(self, tx: StoreTx, heard: Heard, now: datetime, out: BatchResult) -> bool:
+        """Claim, assess and stage one reading, store or send what it raised; False if it is a duplicate.
+
+        No savepoint around a reading (two more statements each, round trips on PostgreSQL): its one
+        write here is the claim of its event id, which ``undo`` gives back if the uplink fails. Only a
+        reading that raises an alert or a config downlink writes more, inside a savepoint of its own.
+        """
         frame, wl = heard.frame, heard.frame.payload
         if not isinstance(wl, frames.WaterLevel):
             raise TypeError(f"not a water-level frame: {frame!r}")
+        if not tx.claim_event(frame.node_id, frame.boot_epoch, frame.seq, frame.kind):
+            return False
+        self._claimed.append((frame.node_id, frame.boot_epoch, frame.seq))
         outcome: LevelOutcome = self.levels.reading(
             frame.node_id, frame.boot_epoch, frame.seq, frame.node_ts, heard.uplink.received_at,
             heard.record.station_id, wl,
         )
+        if outcome.alerts or outcome.report_interval_s is not None:
+            with tx.savepoint():
+                self._raised(tx, heard, outcome, now, out)
         self._staged.append((outcome.reading, outcome.point, outcome.rules_ran))
+        return True
+
+    def _raised(self, tx: StoreTx, heard: Heard, outcome: LevelOutcome, now: datetime, out: BatchResult) -> None:
+        frame = heard.frame
         for alert in outcome.alerts:
             stored = replace(alert, id=tx.insert_alert(alert))
             payload = alert_json(stored)

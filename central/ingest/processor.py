@@ -48,6 +48,8 @@ __all__ = ["BatchResult", "Outgoing", "Rejected", "UplinkProcessor", "utc_now"]
 
 log = logging.getLogger(__name__)
 
+_READINGS = frozenset({"water_level", "water_level_batch"})
+
 Clock = Callable[[], datetime]
 
 
@@ -238,17 +240,20 @@ class UplinkProcessor:
         mark = self._readings.mark()
         try:
             heard = self._verifier.verify(parsed, uplink, check_kind)
-            with tx.savepoint():
-                self._apply(tx, heard, now, out)
+            if heard.frame.kind in _READINGS:
+                self._apply(tx, heard, now, out)  # undone by LevelUplinks.undo, not a savepoint (see there)
+            else:
+                with tx.savepoint():
+                    self._apply(tx, heard, now, out)
         except Rejected as exc:
-            self._readings.undo(mark)
+            self._readings.undo(tx, mark)
             self._reject(tx, exc, f"{parsed.ward}/{parsed.gateway}/up/{parsed.leaf}", out)
             if exc.msg_id is not None:
                 acks.refuse(parsed.ward, parsed.gateway, exc.msg_id, exc.reason)
             return
         except Exception:
             # A bug, not a bad uplink: leave it unacknowledged so the gateway retries after the fix.
-            self._readings.undo(mark)
+            self._readings.undo(tx, mark)
             log.exception("uplink on %s/%s/up/%s failed; left unacknowledged", parsed.ward, parsed.gateway, parsed.leaf)
             return
         out.accepted += 1
@@ -266,14 +271,17 @@ class UplinkProcessor:
             for reading in frames.split_batch(frame):
                 self._apply(tx, replace(heard, frame=reading), now, out)
             return
+        if frame.kind == "water_level":
+            if not self._readings.reading(tx, heard, now, out):
+                out.duplicates += 1
+                tx.bump("duplicates")
+            return
         if not tx.claim_event(frame.node_id, frame.boot_epoch, frame.seq, frame.kind):
             out.duplicates += 1
             tx.bump("duplicates")
             self._cases.replayed(tx, heard, now, out)
             return
-        if frame.kind == "water_level":
-            self._readings.reading(tx, heard, now, out)
-        elif frame.kind == "sos":
+        if frame.kind == "sos":
             self._cases.sos(tx, heard, now, out)
         elif frame.kind == "sos_cancel":
             self._cases.cancel(tx, heard, now, out)

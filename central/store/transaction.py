@@ -128,6 +128,12 @@ class StoreTx:
         )
         return cur.rowcount == 1
 
+    def unclaim_event(self, node_id: int, boot_epoch: int, seq: int) -> None:
+        """Forget an event id claimed in this transaction whose handling failed (instead of a savepoint)."""
+        self._conn.execute(
+            "DELETE FROM events WHERE node_id = ? AND boot_epoch = ? AND seq = ?", (node_id, boot_epoch, seq)
+        )
+
     def link_event(self, node_id: int, boot_epoch: int, seq: int, case_number: int) -> None:
         """Remember which case an SOS or cancel event resolved to."""
         self._conn.execute(

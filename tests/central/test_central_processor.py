@@ -14,6 +14,7 @@ from tests.central.central_testkit import (
     GATEWAY,
     LOOSE_BUTTON_ID,
     SENSOR_ID,
+    SENSOR_KEY,
     WARD,
     encode,
     make_uplink,
@@ -172,3 +173,30 @@ def test_each_rejection_is_counted_and_the_batch_goes_on(processor: UplinkProces
 def test_boot_epoch_grows_across_restarts(processor: UplinkProcessor, store: CentralStore) -> None:
     first = processor.boot_epoch
     assert store.next_boot_epoch() == first + 1
+
+
+@pytest.mark.unit
+def test_a_reading_that_fails_is_left_unacknowledged_and_stored_once_when_resent(
+    processor: UplinkProcessor, store: CentralStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug in the middle of a batch: that reading is not acknowledged and its event id is given back, so the
+    # gateway's resend after the fix is stored (not taken for a duplicate); the batch's other readings are stored.
+    def sensor(seq: int) -> tuple[str, bytes]:
+        frame = frames.Frame(SENSOR_ID, 1, seq, 1_700_000_000 + 60 * seq, frames.WaterLevel(2350 + seq, 90))
+        return make_uplink(frames.encode(frame, SENSOR_KEY).hex(), seq)
+
+    assess = processor.levels.reading
+
+    def buggy(node_id: int, boot: int, seq: int, *rest: object) -> object:
+        if seq == 2:
+            raise RuntimeError("a bug in the rules")
+        return assess(node_id, boot, seq, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processor.levels, "reading", buggy)
+    result = processor.process_batch([sensor(1), sensor(2), sensor(3)])
+    assert (only_ack(result).msg_ids, only_ack(result).refused) == ([1, 3], [])
+    assert len(store.readings("kim_long", 10)) == 2
+    monkeypatch.setattr(processor.levels, "reading", assess)
+    resent = processor.process_batch([sensor(2)])
+    assert (only_ack(resent).msg_ids, resent.duplicates) == ([2], 0)
+    assert sorted(r.seq for r in store.readings("kim_long", 10)) == [1, 2, 3]
