@@ -19,7 +19,8 @@ central took to store the rest after the last publish; ~0.2 s, the polling, when
 ``replicas_used`` (replicas that spent at least a quarter of the busiest one's CPU time on the load;
 ``replica_cpu_s`` each), ``replicas_answering_sos`` (told apart by the boot epoch of their ACK
 frames). Baselines in the same run, best of three: the broker's own QoS 1 rate (``ratio``) and its
-round trip p99 (``ratio_sos_p99``). ``national_x`` is the sustained rate over the national 553.5/s.
+round trip p99 (``ratio_sos_p99``). ``national_x`` is the sustained rate over the national 553.5/s. It also writes
+``benchmarks/national_load.png``: readings stored against offered over time, and each SOS's latency.
 """
 
 import json
@@ -43,6 +44,7 @@ from pydantic import ValidationError
 
 from benchmarks.broker_rtt import broker_round_trips
 from benchmarks.geolocate import postgis_cluster
+from benchmarks.plots import plot_national_load
 from benchmarks.processes import wait_for
 from benchmarks.readings import central_stations, qc_passing_readings
 from benchmarks.telemetry_throughput import _broker_rate, _healthy
@@ -61,6 +63,7 @@ NATIONAL_READINGS_PER_S = COMMUNES * SENSORS_PER_COMMUNE / 60  # 553.5
 SOS_PER_HOUR = 700
 GATEWAYS = 8
 WARM_UP_BUTTONS = 40
+PLOT = Path(__file__).with_name("national_load.png")
 
 
 def _say(text: str) -> None:
@@ -165,7 +168,7 @@ def _stored(db_url: str) -> tuple[int, int, int]:
 
 
 def run(seconds: float | None = None, rate: float | None = None, replicas: int | None = None,
-        sos_count: int = SOS_PER_HOUR) -> dict[str, object]:
+        sos_count: int = SOS_PER_HOUR, plot: Path | None = PLOT) -> dict[str, object]:
     """The national_load benchmark (one JSON-able dict)."""
     seconds = seconds or float(os.environ.get("FLOODMESH_BENCH_NATIONAL_S", "30"))
     rate = rate or float(os.environ.get("FLOODMESH_BENCH_NATIONAL_RATE", str(COMMUNES)))
@@ -174,12 +177,14 @@ def run(seconds: float | None = None, rate: float | None = None, replicas: int |
     try:
         with postgis_cluster() as admin:
             db_url = f"postgresql://postgres@127.0.0.1:{admin.info.port}/postgres"
-            return _run(work, db_url, seconds, rate, replicas, sos_count)
+            return _run(work, db_url, seconds, rate, replicas, sos_count, plot)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(work: Path, db_url: str, seconds: float, rate: float, replicas: int, sos_count: int) -> dict[str, object]:
+def _run(
+    work: Path, db_url: str, seconds: float, rate: float, replicas: int, sos_count: int, plot: Path | None
+) -> dict[str, object]:
     wards = _wards(GATEWAYS)
     (work / "stations.json").write_text(json.dumps({"about": "national_load benchmark", "stations": _communes(wards)}))
     stations: dict[str, Station] = load_stations(work / "stations.json")
@@ -215,7 +220,9 @@ def _run(work: Path, db_url: str, seconds: float, rate: float, replicas: int, so
         t0 = _offer(clients, gw_of, lines, all_buttons[:sos_count], sos, rate, seconds)
         offered_until = time.perf_counter()
         deadline = time.perf_counter() + max(300.0, 10 * seconds)
+        progress: list[tuple[float, int]] = []
         while (stored := _stored(db_url))[0] < n or len(sos.acked) < sos_count:
+            progress.append((time.perf_counter() - t0, stored[0]))
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"national_load: {stored[0]} of {n} readings stored, {len(sos.acked)} of "
                                    f"{sos_count} SOS acknowledged after the run; see central-*.log")
@@ -234,6 +241,10 @@ def _run(work: Path, db_url: str, seconds: float, rate: float, replicas: int, so
             process.wait(timeout=30)
         broker.stop()
     latencies = [(sos.acked[k] - sos.sent[k]) * 1000 for k in sos.sent if k in sos.acked]
+    if plot is not None:
+        progress.append((elapsed, stored[0]))
+        plot_national_load(progress, rate, [(sos.sent[k] - t0, (sos.acked[k] - sos.sent[k]) * 1000)
+                                            for k in sos.sent if k in sos.acked], plot)
     sustained = n / elapsed
     p99 = quantile(latencies, 0.99)
     return {

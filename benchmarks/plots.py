@@ -27,3 +27,31 @@ def plot_latencies(series_ms: dict[str, list[float]], goals_p99_ms: dict[str, fl
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_national_load(
+    stored: list[tuple[float, int]], offered_per_s: float, sos: list[tuple[float, float]], path: Path
+) -> None:
+    """Readings stored against readings offered over time, and each SOS's latency at the time it was sent."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    if stored:
+        end = stored[-1][0]
+        top.plot([t for t, _ in stored], [n for _, n in stored], label="stored by central")
+        top.plot([0, end], [0, offered_per_s * end], linestyle="--", color="grey", label="offered (until sent)")
+    top.set_ylabel("readings")
+    top.set_title("national_load: readings stored and SOS latency")
+    top.legend(loc="upper left")
+    top.grid(True, alpha=0.3)
+    bottom.scatter([t for t, _ in sos], [ms for _, ms in sos], s=6)
+    bottom.set_yscale("log")
+    bottom.set_xlabel("seconds since the first reading was sent")
+    bottom.set_ylabel("SOS publish -> ACK (ms, log)")
+    bottom.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
