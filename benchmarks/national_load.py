@@ -159,6 +159,31 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class _Progress:
+    """Samples how many readings central has stored, twice a second, on a thread of its own."""
+
+    def __init__(self, db_url: str) -> None:
+        self._db_url = db_url
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="national-load-progress", daemon=True)
+        self.samples: list[tuple[float, int]] = []  # (perf_counter, readings stored)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.samples.append((time.perf_counter(), _stored(self._db_url)[0]))
+            except psycopg.Error:
+                return  # the run is over (or failing): the plot shows what was sampled
+
+
 def _stored(db_url: str) -> tuple[int, int, int]:
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT (SELECT count(*) FROM readings), (SELECT coalesce(sum(value), 0) FROM counters "
@@ -204,6 +229,7 @@ def _run(
     broker = start_broker(work / "broker", prefer="mosquitto")
     processes: list[subprocess.Popen[bytes]] = []
     clients: list[mqtt.Client] = []
+    sampler = _Progress(db_url)
     try:
         _say("baselines: the broker's QoS 1 rate and round trip, best of three")
         broker_rate = _broker_rate(broker, 20_000, lines[0][1].decode())
@@ -217,12 +243,11 @@ def _run(
                 log.pop(b.node_id, None)
         cpu_before = [_cpu_s(p.pid) for p in processes]
         _say(f"offering {rate:.0f} readings/s and {sos_count} SOS for {seconds:.0f} s")
+        sampler.start()
         t0 = _offer(clients, gw_of, lines, all_buttons[:sos_count], sos, rate, seconds)
         offered_until = time.perf_counter()
         deadline = time.perf_counter() + max(300.0, 10 * seconds)
-        progress: list[tuple[float, int]] = []
         while (stored := _stored(db_url))[0] < n or len(sos.acked) < sos_count:
-            progress.append((time.perf_counter() - t0, stored[0]))
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"national_load: {stored[0]} of {n} readings stored, {len(sos.acked)} of "
                                    f"{sos_count} SOS acknowledged after the run; see central-*.log")
@@ -232,6 +257,7 @@ def _run(
         elapsed, behind_s = done - t0, done - offered_until
         stored = _stored(db_url)
     finally:
+        sampler.stop()
         for client in clients:
             client.disconnect()
             client.loop_stop()
@@ -242,9 +268,9 @@ def _run(
         broker.stop()
     latencies = [(sos.acked[k] - sos.sent[k]) * 1000 for k in sos.sent if k in sos.acked]
     if plot is not None:
-        progress.append((elapsed, stored[0]))
-        plot_national_load(progress, rate, [(sos.sent[k] - t0, (sos.acked[k] - sos.sent[k]) * 1000)
-                                            for k in sos.sent if k in sos.acked], plot)
+        progress = [(t - t0, count) for t, count in sampler.samples if t >= t0] + [(elapsed, stored[0])]
+        sos_at = [(sos.sent[k] - t0, (sos.acked[k] - sos.sent[k]) * 1000) for k in sos.sent if k in sos.acked]
+        plot_national_load(progress, [(0.0, 0), (n / rate, n)], sos_at, plot)
     sustained = n / elapsed
     p99 = quantile(latencies, 0.99)
     return {

@@ -30,7 +30,7 @@ def plot_latencies(series_ms: dict[str, list[float]], goals_p99_ms: dict[str, fl
 
 
 def plot_national_load(
-    stored: list[tuple[float, int]], offered_per_s: float, sos: list[tuple[float, float]], path: Path
+    stored: list[tuple[float, int]], offered: list[tuple[float, int]], sos: list[tuple[float, float]], path: Path
 ) -> None:
     """Readings stored against readings offered over time, and each SOS's latency at the time it was sent."""
     import matplotlib
@@ -39,10 +39,8 @@ def plot_national_load(
     import matplotlib.pyplot as plt
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    if stored:
-        end = stored[-1][0]
-        top.plot([t for t, _ in stored], [n for _, n in stored], label="stored by central")
-        top.plot([0, end], [0, offered_per_s * end], linestyle="--", color="grey", label="offered (until sent)")
+    top.plot([t for t, _ in stored], [n for _, n in stored], label="stored by central")
+    top.plot([t for t, _ in offered], [n for _, n in offered], linestyle="--", color="grey", label="offered")
     top.set_ylabel("readings")
     top.set_title("national_load: readings stored and SOS latency")
     top.legend(loc="upper left")
