@@ -68,6 +68,7 @@ class IngestWorker:
                 self._publish(self._announce())
             taken = self._uplinks.take(idle_timeout_s=0.5)
             if taken is None:
+                self._processor.housekeeping()  # quiet: nothing waits (and with only SOS, no telemetry batch comes)
                 continue
             try:
                 # Telemetry yields to an SOS that arrives meanwhile: a few ms of work, a commit, then the SOS.
