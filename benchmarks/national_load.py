@@ -46,7 +46,7 @@ from benchmarks.broker_rtt import broker_round_trips
 from benchmarks.geolocate import postgis_cluster
 from benchmarks.plots import plot_national_load
 from benchmarks.processes import wait_for
-from benchmarks.readings import central_stations, qc_passing_readings
+from benchmarks.readings import BenchReading, central_stations, qc_passing_readings
 from benchmarks.telemetry_throughput import _broker_rate, _healthy
 from central.core.config import DATA_DIR
 from central.telemetry.stations import Station, load_stations
@@ -202,9 +202,12 @@ def run(seconds: float | None = None, rate: float | None = None, replicas: int |
     try:
         with postgis_cluster() as admin:
             db_url = f"postgresql://postgres@127.0.0.1:{admin.info.port}/postgres"
-            return _run(work, db_url, seconds, rate, replicas, sos_count, plot)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+            result = _run(work, db_url, seconds, rate, replicas, sos_count, plot)
+    except BaseException:
+        _say(f"failed: the replicas' logs are kept in {work} (central-*.log); delete it when done")
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return result
 
 
 def _run(
@@ -219,11 +222,8 @@ def _run(
     registry = build_fleet(sites, buttons, sensors_per_station=SENSORS_PER_COMMUNE)
     registry.save(work / "nodes.json")
     n = int(rate * seconds)
-    readings = qc_passing_readings(registry, n, stations=stations)
     gw_of = [(wards[i], f"gw-{wards[i]}") for i in range(GATEWAYS)]
-    lines = [(topics.uplink(*gw_of[i % GATEWAYS], "water_level"),
-              Uplink(msg_id=i + 1, gateway=gw_of[i % GATEWAYS][1], ward=gw_of[i % GATEWAYS][0], received_at=r.at,
-                     frame=r.frame.hex()).model_dump_json().encode()) for i, r in enumerate(readings)]
+    lines = _uplink_lines(qc_passing_readings(registry, n, stations=stations), gw_of)
     all_buttons = [r for r in registry if r.kind == "sos_button"]
     sos = _SosLog({b.node_id: b.key for b in all_buttons})
     broker = start_broker(work / "broker", prefer="mosquitto")
@@ -266,13 +266,11 @@ def _run(
         for process in processes:
             process.wait(timeout=30)
         broker.stop()
-    latencies = [(sos.acked[k] - sos.sent[k]) * 1000 for k in sos.sent if k in sos.acked]
     if plot is not None:
         progress = [(t - t0, count) for t, count in sampler.samples if t >= t0] + [(elapsed, stored[0])]
         sos_at = [(sos.sent[k] - t0, (sos.acked[k] - sos.sent[k]) * 1000) for k in sos.sent if k in sos.acked]
         plot_national_load(progress, [(0.0, 0), (n / rate, n)], sos_at, plot)
     sustained = n / elapsed
-    p99 = quantile(latencies, 0.99)
     return {
         "name": "national_load", "communes": COMMUNES, "sensors": COMMUNES * SENSORS_PER_COMMUNE,
         "national_readings_per_s": NATIONAL_READINGS_PER_S, "offered_readings_per_s": round(rate, 1),
@@ -280,13 +278,29 @@ def _run(
         "kept_up": sustained >= 0.95 * rate, "behind_at_end_s": round(behind_s, 2),
         "national_x": round(sustained / NATIONAL_READINGS_PER_S, 2),
         "qc_passed": stored[0] - stored[2], "rules_evaluated": stored[1],
-        "sos": sos_count, "sos_acked": len(latencies), "sos_p50_ms": round(quantile(latencies, 0.5), 1),
-        "sos_p99_ms": round(p99, 1), "replicas": replicas, "replicas_answering_sos": len(set(sos.epochs.values())),
+        **_sos_figures(sos, rtt_p99), "replicas": replicas,
         "replica_cpu_s": cpu, "replicas_used": sum(c >= 0.25 * max(cpu) for c in cpu),
         "broker_msgs_per_s": round(broker_rate, 1), "ratio": round(sustained / broker_rate, 4),
-        "broker_rtt_p99_ms": round(rtt_p99, 2), "ratio_sos_p99": round(p99 / rtt_p99, 1),
         "machine_load_1m": round(os.getloadavg()[0], 2), "broker": broker.kind,
     }
+
+
+def _uplink_lines(readings: list[BenchReading], gw_of: list[tuple[str, str]]) -> list[tuple[str, bytes]]:
+    """(topic, envelope) of each reading, the gateways taking turns, as each would publish it."""
+    out = []
+    for i, r in enumerate(readings):
+        ward, gateway = gw_of[i % len(gw_of)]
+        env = Uplink(msg_id=i + 1, gateway=gateway, ward=ward, received_at=r.at, frame=r.frame.hex())
+        out.append((topics.uplink(ward, gateway, "water_level"), env.model_dump_json().encode()))
+    return out
+
+
+def _sos_figures(sos: _SosLog, rtt_p99: float) -> dict[str, object]:
+    latencies = [(sos.acked[k] - sos.sent[k]) * 1000 for k in sos.sent if k in sos.acked]
+    p99 = quantile(latencies, 0.99)
+    return {"sos": len(sos.sent), "sos_acked": len(latencies), "sos_p50_ms": round(quantile(latencies, 0.5), 1),
+            "sos_p99_ms": round(p99, 1), "replicas_answering_sos": len(set(sos.epochs.values())),
+            "broker_rtt_p99_ms": round(rtt_p99, 2), "ratio_sos_p99": round(p99 / rtt_p99, 1)}
 
 
 def _warm_up(clients: list[mqtt.Client], gw_of: list[tuple[str, str]], buttons: list[NodeRecord], sos: _SosLog,
