@@ -58,7 +58,8 @@ def _central_holdings(procs: Processes) -> CentralHoldings:
     try:
         rows = httpx.get(f"{procs.api}/api/accountability", timeout=30).json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise RuntimeError(f"central's /api/accountability did not answer ({exc}); see {procs.workdir}/processes.log")
+        raise RuntimeError(f"central's /api/accountability did not answer ({exc}); "
+                           f"see {procs.workdir}/processes.log") from exc
     if not isinstance(rows, list):
         raise RuntimeError(f"central's /api/accountability answered {rows!r}; see {procs.workdir}/processes.log")
     return CentralHoldings(cases, events, alerts, rows)

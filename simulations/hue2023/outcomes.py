@@ -63,7 +63,8 @@ def incident_views(timeline: Timeline, airs: dict[str, WardAir], ledger: Scenari
         if firsts:
             first = min(firsts, key=lambda h: h.at_s)
             view.heard_s, view.hops = first.at_s - incident.first_s, first.hops
-        acked = [air.acked_s[r] for k in sos_presses if (r := sos_ref(incident.ward, incident.button, k)) in air.acked_s]
+        refs = [sos_ref(incident.ward, incident.button, k) for k in sos_presses]
+        acked = [air.acked_s[r] for r in refs if r in air.acked_s]
         real_acks = [a for k in sos_presses if (a := ledger.first_ack(node, k)) is not None]
         if acked and real_acks:
             view.button_acked_s = min(acked) - incident.first_s
@@ -83,7 +84,9 @@ def incident_views(timeline: Timeline, airs: dict[str, WardAir], ledger: Scenari
     return views
 
 
-def incident_fates(timeline: Timeline, airs: dict[str, WardAir], button_ids: dict[tuple[str, int], int]) -> list[IncidentFate]:
+def incident_fates(timeline: Timeline, airs: dict[str, WardAir],
+                   button_ids: dict[tuple[str, int], int]) -> list[IncidentFate]:
+    """Whether each incident's SOS, and its cancel, reached the ward's gateway."""
     out = []
     for incident in timeline.incidents:
         air = airs[incident.ward]

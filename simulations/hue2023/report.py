@@ -13,13 +13,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from simulations.hue2023.airwaves import WardAir  # noqa: E402
-from simulations.hue2023.ledger import COMPARED  # noqa: E402
-from simulations.hue2023.outcomes import CentralHoldings, IncidentView  # noqa: E402
-from simulations.hue2023.runner import RunTrace  # noqa: E402
-from simulations.hue2023.timeline import ALERT_LEVELS_M, STATION_OF_WARD, Timeline, level_at_t  # noqa: E402
+from simulations.hue2023.airwaves import WardAir
+from simulations.hue2023.ledger import COMPARED
+from simulations.hue2023.outcomes import CentralHoldings, IncidentView
+from simulations.hue2023.runner import RunTrace
+from simulations.hue2023.timeline import ALERT_LEVELS_M, STATION_OF_WARD, Timeline, level_at_t
 
 GOALS = (
     ("sos_delivered_ratio", "≥ 0.999", lambda v: isinstance(v, float) and v >= 0.999),
@@ -30,11 +32,12 @@ GOALS = (
 )
 
 
-def _cdf(ax: plt.Axes, values: list[float], label: str) -> None:
+def _cdf(ax: Axes, values: list[float], label: str) -> None:
     if not values:
         return
     ordered = sorted(values)
-    ax.step(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], where="post", label=f"{label} (n={len(ordered)})")
+    shares = [(i + 1) / len(ordered) for i in range(len(ordered))]
+    ax.step(ordered, shares, where="post", label=f"{label} (n={len(ordered)})")
 
 
 def plot_latency_by_hops(views: list[IncidentView], out: Path) -> Path:
@@ -76,8 +79,8 @@ def plot_alerts(timeline: Timeline, held: CentralHoldings, sim_epoch: float, out
             ax.axhline(level, ls="--", lw=0.8, color="grey")
             ax.text(0, level, name, va="bottom", fontsize=8)
         alerts = [((at - sim_epoch) / 3600, lv) for s, lv, at in held.alerts if s == station]
-        for t, level in alerts:
-            y = ALERT_LEVELS_M[station].get(level)
+        for t, alert_level in alerts:
+            y = ALERT_LEVELS_M[station].get(alert_level)
             if y is not None:
                 ax.plot([t], [y], "rv")
         ax.set(title=f"{station}: alerts central decided (red ▼, at the deciding reading)", ylabel="level (m)")
@@ -116,7 +119,7 @@ def plot_outbox(trace: RunTrace, out: Path) -> Path:
     return _save(fig, out / "outbox_depth.png")
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -140,10 +143,11 @@ def write_report(out: Path, summary: dict[str, object], plots: list[Path], accou
                  notes: list[str]) -> Path:
     """``index.html`` and ``summary.json`` in ``out``."""
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    verdicts = [(name, want, summary.get(name), met(summary.get(name))) for name, want, met in GOALS]
     goals = "".join(
-        f"<tr><td>{name}</td><td>{want}</td><td>{html.escape(json.dumps(summary.get(name)))}</td>"
-        f"<td class={'ok' if met(summary.get(name)) else 'bad'}>{'met' if met(summary.get(name)) else 'not met'}</td></tr>"
-        for name, want, met in GOALS)
+        f"<tr><td>{name}</td><td>{want}</td><td>{html.escape(json.dumps(value))}</td>"
+        f"<td class={'ok' if ok else 'bad'}>{'met' if ok else 'not met'}</td></tr>"
+        for name, want, value, ok in verdicts)
     figures = "".join(f'<figure><img src="{p.name}" alt="{p.stem}"><figcaption>{p.stem}</figcaption></figure>'
                       for p in plots)
     listed = "".join(f"<li>{html.escape(n)}</li>" for n in notes)

@@ -5,6 +5,7 @@ One thread (this one) owns the schedule; the radios' threads only enqueue what t
 Everything the scenario does and sees goes into the ``ScenarioLedger``.
 """
 
+import functools
 import heapq
 import itertools
 import queue
@@ -82,8 +83,7 @@ class Replay:
         for ward, air in self.airs.items():
             for h in air.heard:
                 if not h.ref.startswith("cmd:"):
-                    self._at(h.at_s, lambda w=ward, r=h.ref, hops=h.hops, snr=h.snr_db, at=h.at_s:
-                             self._play(w, r, hops, snr, at))
+                    self._at(h.at_s, functools.partial(self._play, ward, h.ref, h.hops, h.snr_db, h.at_s))
         for cut in self.timeline.cuts:
             rig = self.procs.wards[cut.ward]
             self._at(cut.cut_s, rig.backhaul.cut)
@@ -174,7 +174,7 @@ class Replay:
         t = now + air.officer_delay(self._rng)  # the case text reaches the handheld
         for verb, (low, high) in HUMAN_S.items():
             t += self._rng.uniform(low, high)
-            self._at(t + air.officer_delay(self._rng), lambda w=ward, lb=label, v=verb: self._command(w, lb, v))
+            self._at(t + air.officer_delay(self._rng), functools.partial(self._command, ward, label, verb))
 
     def _command(self, ward: str, label: str, verb: str) -> None:
         node = self.ledger.labels.get((ward, label))
