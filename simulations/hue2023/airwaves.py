@@ -10,6 +10,7 @@ hears), and an officer's texts take a one-way delay drawn from the officer's rad
 """
 
 import math
+import multiprocessing
 import random
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -190,7 +191,8 @@ def run_all(timeline: Timeline, workers: int = 2, extra_loss: float = 0.25) -> d
     wards = list(timeline.config.wards)
     if workers <= 1 or len(wards) == 1:
         return {w: run_ward(timeline, w, extra_loss) for w in wards}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: the caller runs radio and backhaul threads, which a forked child would inherit half-held.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = pool.map(run_ward, [timeline] * len(wards), wards, [extra_loss] * len(wards))
         return dict(zip(wards, results, strict=True))
 

@@ -86,9 +86,6 @@ def run_scenario(config: ScenarioConfig, speed: float, out: Path | None, workdir
     work = workdir or Path(tempfile.mkdtemp(prefix="floodmesh-hue2023-"))
     work.mkdir(parents=True, exist_ok=True)
     timeline = build_timeline(config)
-    print(f"hue-2023: mesh model of {len(config.wards)} wards over {config.hours:g} h ...", file=sys.stderr)
-    airs = run_all(timeline)
-    mesh_s = time.monotonic() - began
     timers = plan_timers(speed, json.loads((DATA_DIR / "deadlines.json").read_text(encoding="utf-8")))
     deadlines = write_deadlines(work / "deadlines-scaled.json", timers.deadlines_scaled)
     ledger = ScenarioLedger()
@@ -97,6 +94,10 @@ def run_scenario(config: ScenarioConfig, speed: float, out: Path | None, workdir
     try:
         print(f"hue-2023: starting broker, central and {len(config.wards)} gateways ...", file=sys.stderr)
         procs.start()
+        started = time.monotonic()
+        print(f"hue-2023: mesh model of {len(config.wards)} wards over {config.hours:g} h ...", file=sys.stderr)
+        airs = run_all(timeline)
+        mesh_s = time.monotonic() - started
         scale = TimeScale(speed, time.monotonic(), sim_epoch_for(time.time(), config.duration_s))
         replay = Replay(timeline, airs, procs, scale, ledger, transmissions)
         replay.schedule()

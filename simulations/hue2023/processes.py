@@ -140,21 +140,14 @@ class Processes:
 
     def start(self) -> None:
         """Start central, wait until it is subscribed, then every gateway until its radio handshake."""
-        import httpx  # only the running system needs it
-
-        cmd = [*_FLOODMESH, "central", *self.broker.cli_args("central"), "--db", str(self.central_db),
-               "--registry", str(self.registry_path), "--port", str(self.api_port),
-               "--authorities", str(self.authorities), "--deadlines-path", str(self.deadlines),
-               *_flags(self.timers.central)]
-        self.central = self._spawn(cmd)
-
-        def healthy() -> bool:
-            try:
-                return bool(httpx.get(f"{self.api}/healthz", timeout=2).json().get("mqtt_connected"))
-            except (httpx.HTTPError, ValueError):
-                return False
-
-        wait_for(healthy, 90, f"central to answer /healthz connected (log: {self._log.name})")
+        for attempt in range(3):
+            if self._start_central():
+                break
+            # The free port we were given was taken before central bound it (another process's race):
+            # the log says "Address already in use". A new port, once or twice, settles it.
+            self.api_port = free_port()
+            if attempt == 2:
+                raise RigError(f"central did not come up three times; see {self._log.name}")
         for rig in self.wards.values():
             registry = self.workdir / f"nodes-{rig.ward}.json"
             self.registry.only_ward(rig.ward).save(registry)
@@ -166,6 +159,30 @@ class Processes:
         for rig in self.wards.values():
             if not rig.radio.connected.wait(90):
                 raise RigError(f"gateway {rig.gateway_id} never completed the radio handshake; see {self._log.name}")
+
+    def _start_central(self) -> bool:
+        """Start central; True once it answers /healthz connected, False if it ended first."""
+        import httpx  # only the running system needs it
+
+        cmd = [*_FLOODMESH, "central", *self.broker.cli_args("central"), "--db", str(self.central_db),
+               "--registry", str(self.registry_path), "--port", str(self.api_port),
+               "--authorities", str(self.authorities), "--deadlines-path", str(self.deadlines),
+               *_flags(self.timers.central)]
+        central = self.central = self._spawn(cmd)
+
+        def up_or_ended() -> bool:
+            if central.poll() is not None:
+                return True
+            try:
+                return bool(httpx.get(f"{self.api}/healthz", timeout=2).json().get("mqtt_connected"))
+            except (httpx.HTTPError, ValueError):
+                return False
+
+        wait_for(up_or_ended, 90, f"central to answer /healthz connected (log: {self._log.name})")
+        if central.poll() is None:
+            return True
+        self.central = None
+        return False
 
     def _spawn(self, cmd: list[str]) -> subprocess.Popen[bytes]:
         env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
