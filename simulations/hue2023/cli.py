@@ -62,7 +62,8 @@ def _central_holdings(procs: Processes) -> CentralHoldings:
                            f"see {procs.workdir}/processes.log") from exc
     if not isinstance(rows, list):
         raise RuntimeError(f"central's /api/accountability answered {rows!r}; see {procs.workdir}/processes.log")
-    return CentralHoldings(cases, events, alerts, rows)
+    rejections = {str(r): int(n) for r, n in read_rows(db, "SELECT reason, count FROM rejections")}
+    return CentralHoldings(cases, events, alerts, rows, rejections)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ class CentralHoldings:
     sos_events: list[tuple[int, int, int | None]]  # node_id, seq, case_number
     alerts: list[tuple[str, str, float]]  # station, level, unix time of the reading that decided it
     accountability: list[dict[str, object]]
+    rejections: dict[str, int] = field(default_factory=dict)  # central's refusals by reason
 
 
 @dataclass
@@ -43,7 +44,8 @@ class IncidentView:
     heard_s: float | None = None
     hops: int | None = None
     button_acked_s: float | None = None  # press -> the button's LED, simulated s
-    local_ack_s: float | None = None  # gateway reception -> ACK back at the button, when cut off
+    local_ack_s: float | None = None  # gateway reception -> the gateway's own ACK on the air, when cut off
+    local_ack_at_button_s: float | None = None  # ... -> the ACK decoded at the button (the mesh's downlink too)
     central_cases: set[int] = field(default_factory=set)
     local_acked: bool = False
     covered: bool = True  # the button has a path to the gateway within the hop limit (mesh idle)
@@ -78,8 +80,10 @@ def incident_views(timeline: Timeline, airs: dict[str, WardAir], ledger: Scenari
             heard = air.first_heard(ref)
             if local is not None and played is not None and heard is not None and view.local_ack_s is None:
                 view.local_acked = True
-                downlink = air.acked_s.get(ref, heard.at_s + GATEWAY_PROCESSING_MODEL_S) - heard.at_s
-                view.local_ack_s = (local.real_t - played) + max(0.0, downlink - GATEWAY_PROCESSING_MODEL_S)
+                view.local_ack_s = local.real_t - played  # the gateway's own time, counted 1:1
+                if ref in air.acked_s:  # the model's downlink (a lost ACK waits for the button's resend)
+                    view.local_ack_at_button_s = view.local_ack_s + max(
+                        0.0, air.acked_s[ref] - heard.at_s - GATEWAY_PROCESSING_MODEL_S)
         views.append(view)
     return views
 
@@ -121,6 +125,8 @@ def summarise(timeline: Timeline, airs: dict[str, WardAir], ledger: ScenarioLedg
     to_central = [v for v in delivered if v.central_cases]
     isolated_heard = [v for v in delivered if v.isolated]
     local_in_time = [v for v in isolated_heard if v.local_ack_s is not None and v.local_ack_s <= LOCAL_ACK_GOAL_S]
+    at_button = [v for v in isolated_heard
+                 if v.local_ack_at_button_s is not None and v.local_ack_at_button_s <= LOCAL_ACK_GOAL_S]
     per_case = Counter(case for v in views for case in v.central_cases)
     per_incident_cases = [len(v.central_cases) for v in delivered]
     local_acked = [v for v in views if v.local_acked]
@@ -145,6 +151,9 @@ def summarise(timeline: Timeline, airs: dict[str, WardAir], ledger: ScenarioLedg
         "local_ack_30s_ratio": round(len(local_in_time) / max(1, len(isolated_heard)), 4),
         "local_ack_max_s": round(max((v.local_ack_s for v in isolated_heard if v.local_ack_s is not None),
                                      default=0.0), 2),
+        "local_ack_at_button_30s_ratio": round(len(at_button) / max(1, len(isolated_heard)), 4),
+        "local_ack_at_button_max_s": round(max((v.local_ack_at_button_s for v in isolated_heard
+                                                if v.local_ack_at_button_s is not None), default=0.0), 1),
         "isolated_sos_heard": len(isolated_heard),
         "duplicate_cases": sum(max(0, c - 1) for c in per_incident_cases),
         "cases_shared_by_incidents": sum(1 for c in per_case.values() if c > 1),
@@ -158,6 +167,7 @@ def summarise(timeline: Timeline, airs: dict[str, WardAir], ledger: ScenarioLedg
         "reporting_interval_s": cfg.reading_every_s,
         "channel_util_max": {w: round(max((u for _, u in a.channel_util), default=0.0), 3) for w, a in airs.items()},
         "collision_rate": {w: round(a.collision_rate, 3) for w, a in airs.items()},
+        "rejected_by_central": held.rejections,
         "officer_commands": ledger.officer_commands,
         "button_acks_on_air": len(ledger.acks),
     }

@@ -24,11 +24,13 @@ from simulations.hue2023.ledger import AckOnAir, ScenarioLedger, confirmation, t
 from simulations.hue2023.processes import Processes
 from simulations.hue2023.time_scale import TimeScale
 from simulations.hue2023.timeline import STATION_OF_WARD, Incident, Timeline, level_at_t
+from simulations.mesh.flooding import SNR_MAX_DB, SNR_MIN_DB
 from simulations.ward_sites import load_stations
 
 BOOT_EPOCH = 1
 HUMAN_S = {"ACK": (120.0, 600.0), "GO": (300.0, 1200.0), "DONE": (1800.0, 10800.0)}  # the officer's pace
 DRAIN_TIMEOUT_S = 180.0
+NOISE_FLOOR_DBM = -120.0  # 125 kHz LoRa channel
 
 
 class GatewayTransmissions:
@@ -127,8 +129,12 @@ class Replay:
             return
         node, data = made
         radio = self.procs.wards[ward].radio
+        # What a LoRa receiver reports: SNR saturates near +10 dB (the model's own clamp) while the
+        # model's link budget can say +60 dB next to a roof-top relay; RSSI follows the noise floor.
+        reported_snr = min(max(snr, SNR_MIN_DB), SNR_MAX_DB)
+        rssi = int(min(-30.0, NOISE_FLOOR_DBM + snr))
         try:
-            radio.inject(node, FLOODMESH_PORTNUM, data, rssi=-110, snr=round(snr, 2), hop_start=3,
+            radio.inject(node, FLOODMESH_PORTNUM, data, rssi=rssi, snr=round(reported_snr, 2), hop_start=3,
                          hop_limit=max(0, 3 - hops), rx_time=int(self.scale.unix(at_s)))
         except (ConnectionError, OSError):
             return  # the gateway let go of its radio (a crash the report names): the frame is not heard
@@ -222,7 +228,7 @@ class Replay:
             self.trace.outbox_depth.append((sim, ward, rig.outbox_depth()))
         cfg = self.timeline.config
         self._progress(f"simulated {sim / 3600:5.1f} h of {cfg.hours:g} h at {self.scale.factor:g}x | "
-                       f"frames played {self.ledger.injected_count} | button ACKs {len(self.ledger.acks)} | "
+                       f"SOS frames played {self.ledger.injected_count} | button ACKs {len(self.ledger.acks)} | "
                        f"officer commands {self.ledger.officer_commands} | wards cut off {isolated}")
 
     def _drain(self) -> None:
