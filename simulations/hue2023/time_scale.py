@@ -75,6 +75,9 @@ UNSCALED = (
     ("central merge window (central/cases/intake.py MERGE_WINDOW, 30 min)", "not a setting: in compressed time it "
      "spans the whole run, so a second emergency from the same button would merge; each incident of the "
      "scenario has a button of its own, so no case is merged that should not be"),
+    ("gateway MQTT reconnect backoff (gateway/service.py reconnect_delay_set 1-30 s)", "not a setting: after "
+     "a backhaul returns, a gateway redials within 30 real s, which at 720x is up to 6 simulated hours; the "
+     "outbox plot's slow tail after the restore is that wait, not the backhaul's throughput"),
     ("central accountability times (mean time to acknowledge/resolve)", "central stamps cases with its wall "
      "clock: those means are in compressed real seconds, not compared with the ledger"),
 )
