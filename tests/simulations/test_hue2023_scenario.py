@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from floodmesh.broker import find_mosquitto
-from simulations.hue2023.cli import run_scenario
+from simulations.hue2023.scenario import run_scenario
 from simulations.hue2023.timeline import ScenarioConfig
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
