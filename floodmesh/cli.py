@@ -136,11 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     from floodmesh.broker_cli import add_parser as add_broker_parser
     from floodmesh.users_cli import add_users_parser
     from floodmesh.wards_cli import add_parser as add_wards_parser
+    from simulations.hue2023.cli import add_parser as add_simulate_parser
 
     add_nodes_parser(sub)
     add_wards_parser(sub)
     add_users_parser(sub)
     add_broker_parser(sub)
+    add_simulate_parser(sub)
     return parser
 
 

@@ -16,7 +16,7 @@ from shapely.geometry import Point
 from simulations.mesh.physics import REGIONS, TERRAINS, Region, TerrainName, draw_shadowing_db
 from simulations.ward_sites import WardShapes, load_stations
 
-NodeKind = Literal["gateway", "button", "sensor", "handheld"]
+NodeKind = Literal["gateway", "button", "sensor", "handheld", "relay"]  # relay: a roof-top ROUTER
 NodeRole = Literal["client", "router", "client_mute"]
 WEAKEST_KEPT_DBM = -146.0  # below every preset's sensitivity minus the capture margin: cannot matter
 EARTH_RADIUS_M = 6_371_000.0
