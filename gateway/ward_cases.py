@@ -90,6 +90,12 @@ class WardCaseBook:
             rows = db.execute(_SELECT + "WHERE state NOT IN ('resolved', 'cancelled') ORDER BY rowid").fetchall()
         return [WardCase(*r) for r in rows]
 
+    def open_case_of(self, node_id: int) -> WardCase | None:
+        """The button's newest case not yet resolved or cancelled (local or central's), if any."""
+        with self._outbox.transaction() as db:
+            return self._row(db, "WHERE node_id = ? AND state NOT IN ('resolved', 'cancelled') "
+                                 "ORDER BY rowid DESC LIMIT 1", (node_id,))
+
     def open_local(self, frame: frames.Frame, signed: bytes, now: datetime, officers: list[int]) -> WardCase | None:
         """Register an SOS locally (None if the ward already has it) and queue created + notified.
 

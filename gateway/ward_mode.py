@@ -12,6 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from gateway.directory import DirectoryCache
@@ -21,7 +22,7 @@ from gateway.radio.base import IncomingText, RadioLink
 from gateway.ward_cases import IllegalTransition, WardCase, WardCaseBook
 from gateway.ward_commands import HELP_TEXT, CaseCommand, ListCommand, parse
 from protocol import frames
-from protocol.envelopes import MESH_TEXT_MAX
+from protocol.envelopes import MESH_TEXT_MAX, sos_case_ref
 from protocol.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,14 @@ class WardMode:
     def _take_over(self, frame: frames.Frame, signed: bytes) -> None:
         sos = frame.payload
         if not isinstance(sos, frames.Sos):
+            return
+        joined = self.book.open_case_of(frame.node_id)
+        if joined is not None and joined.case_ref != sos_case_ref(*frame.event_id):
+            # The resident pressed again while their case is open: the same emergency, not a new case for
+            # the officers. The button hears that case's number for this press; central joins the press
+            # to the case when the frame reaches it (central/cases/intake.py join_open_case).
+            self.counts["presses_joined"] += 1
+            self._ack_button(replace(joined, sos_boot=frame.boot_epoch, sos_seq=frame.seq))
             return
         officers = sorted(self.directory.officer_nodes())
         case = self.book.open_local(frame, signed, self._clock(), officers)

@@ -83,15 +83,31 @@ class CaseIntake:
                 tx.relocate(known.case_number, new)
             tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, known.case_number)
             return _plan(frame, frame.seq, self._reload(tx, known))
-        recent = tx.open_case_since(frame.node_id, iso(now - self._merge_window))
+        recent = self.join_open_case(tx, frame.event_id, uplink.received_at, now)
         if recent is not None:
-            # The resident pressed again (new seq) before help came: same case, one more press.
-            self._ledger.record(tx, recent, "merged", now, INGEST, {"case_ref": ref}, f"central:{ref}:merged")
-            tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, recent.case_number)
-            return _plan(frame, frame.seq, self._reload(tx, recent))
+            return _plan(frame, frame.seq, recent)
         case = self.open(tx, new, now)
         tx.link_event(frame.node_id, frame.boot_epoch, frame.seq, case.case_number)
         return AckPlan(frame.node_id, frame.boot_epoch, frame.seq, case.case_number, ACK_STATES.index(case.state), True)
+
+    def join_open_case(
+        self, tx: StoreTx, event_id: tuple[int, int, int], heard: datetime, now: datetime,
+    ) -> Case | None:
+        """One more press of a button whose case is open: the case first heard within the merge window of
+        ``heard`` (when this press was heard), with a ``merged`` event and the press linked to it.
+
+        Times are when a gateway heard each press, not when central processed it: after a ward's outage
+        the presses reach central hours late, in any order, some as the ward's own case history, and
+        they must still count as one emergency per household. None if there is no such case."""
+        node_id, boot, seq = event_id
+        ref = sos_case_ref(node_id, boot, seq)
+        window = self._merge_window
+        recent = tx.open_case_heard_between(node_id, iso(heard - window), iso(heard + window))
+        if recent is None:
+            return None
+        self._ledger.record(tx, recent, "merged", now, INGEST, {"case_ref": ref}, f"central:{ref}:merged")
+        tx.link_event(node_id, boot, seq, recent.case_number)
+        return self._reload(tx, recent)
 
     def new_case(self, uplink: Uplink, record: NodeRecord, frame: Frame, sos: Sos, now: datetime) -> NewCase:
         """The case an SOS frame would open: located, triaged, not yet stored."""

@@ -101,8 +101,9 @@ class HistorySync:
         for ref, events in by_ref.items():
             case = known[ref]
             if case is None:
-                case = self._open(tx, env, ref, events)
-                opened.append(case)
+                case, is_new = self._open(tx, env, ref, events, now)
+                if is_new:
+                    opened.append(case)
             for event in events:
                 owner = tx.event_owner(event.event_id)
                 if owner is not None and owner != case.case_number:
@@ -115,7 +116,11 @@ class HistorySync:
         node_id, boot, seq = parse_ref(ref)
         return tx.event_case(node_id, boot, seq) or tx.case_by_ref(ref)
 
-    def _open(self, tx: StoreTx, env: CaseEvents, ref: str, events: list[CaseEvent]) -> Case:
+    def _open(
+        self, tx: StoreTx, env: CaseEvents, ref: str, events: list[CaseEvent], now: datetime,
+    ) -> tuple[Case, bool]:
+        """The case a gateway's ``created`` stands for: the household's open case if this was one more
+        press (as for an SOS frame), else a new one; and whether it is new."""
         created = next((e for e in events if e.kind == "created"), None)
         if created is None:
             raise HistoryRefused("unknown_case", f"{ref}: no 'created' event and central never saw that SOS")
@@ -128,6 +133,9 @@ class HistorySync:
         if not _claims_match(data, sos):
             raise HistoryRefused("created_frame_mismatch", f"{ref}: 'created' says other than the button's signed SOS")
         kind, people, vulnerable = sos.kind, sos.people, sos.vulnerable
+        joined = self._intake.join_open_case(tx, (node_id, boot, seq), created.at, now)
+        if joined is not None:
+            return joined, False
         lat, lon = _position(sos)
         locator = self._intake.locator
         if lat is not None and lon is not None:
@@ -140,4 +148,4 @@ class HistorySync:
             lat=lat, lon=lon, located_by=located_by, created_at=iso(created.at), heard_at=iso(created.at),
             gateway=env.gateway, case_ref=ref, priority=self._intake.triage(kind, people, vulnerable, ward.code),
         )
-        return self._intake.open(tx, new, created.at, actor=created.actor, record_created=False)
+        return self._intake.open(tx, new, created.at, actor=created.actor, record_created=False), True

@@ -157,12 +157,12 @@ class StoreTx:
         row = self._conn.execute(sql, (case_number,)).fetchone()
         return None if row is None else case_from_row(row)
 
-    def open_case_since(self, node_id: int, since_iso: str) -> Case | None:
-        """The node's newest open case created at or after ``since_iso``."""
+    def open_case_heard_between(self, node_id: int, first_iso: str, last_iso: str) -> Case | None:
+        """The node's newest open case first heard between ``first_iso`` and ``last_iso``."""
         row = self._conn.execute(
             f"SELECT {CASE_COLUMNS} FROM cases WHERE node_id = ? AND state IN {OPEN} "  # noqa: S608 - constant
-            "AND created_at >= ? ORDER BY case_number DESC LIMIT 1",
-            (node_id, since_iso),
+            "AND heard_at >= ? AND heard_at <= ? ORDER BY case_number DESC LIMIT 1",
+            (node_id, first_iso, last_iso),
         ).fetchone()
         return None if row is None else case_from_row(row)
 

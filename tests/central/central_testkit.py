@@ -27,9 +27,10 @@ def encode(payload: frames._Payload, seq: int, node_id: int = BUTTON_ID, key: by
 
 
 def make_uplink(
-    frame_hex: str, msg_id: int, ward: str = WARD, gateway: str = GATEWAY, kind: str | None = None
+    frame_hex: str, msg_id: int, ward: str = WARD, gateway: str = GATEWAY, kind: str | None = None,
+    received_at: datetime = NOW,
 ) -> tuple[str, bytes]:
     """(topic, payload) as a gateway would publish it; the topic leaf follows the frame type unless given."""
     leaf = kind or frames.TYPE_NAMES.get(int(frame_hex[2:4], 16), "unknown")
-    env = Uplink(msg_id=msg_id, gateway=gateway, ward=ward, received_at=NOW, frame=frame_hex)
+    env = Uplink(msg_id=msg_id, gateway=gateway, ward=ward, received_at=received_at, frame=frame_hex)
     return topics.uplink(ward, gateway, leaf), env.model_dump_json().encode()

@@ -148,3 +148,19 @@ def test_new_case_texts_the_wards_duty_officers_through_the_gateway(
     assert store.cases()[0].presses == 2
     assert [e.kind for e in store.case_events(case.case_number)] == ["created", "notified", "merged"]
     assert case.node_id == BUTTON_ID
+
+
+@pytest.mark.unit
+def test_a_wards_history_of_another_press_joins_the_households_open_case(
+    processor: UplinkProcessor, store: CentralStore
+) -> None:
+    # The resident pressed twice while the ward was cut off; the second press's frame reached central
+    # first, then the ward's history of the first press's local case: one emergency, one case.
+    processor.process_batch([make_uplink(encode(frames.Sos(2, 4, 2), 41, node_id=LOOSE_BUTTON_ID), 1)])
+    first_press = gw_event(1, "created", minutes=-10, data=CREATED)
+    assert app_ack(processor, history(2, first_press, gw_event(2, "acknowledged", -5))) == AppAck(msg_ids=[2])
+    (case,) = store.cases()
+    assert (case.presses, case.state) == (2, "acknowledged")
+    # Its frame, when it comes, is that case's too.
+    processor.process_batch([make_uplink(encode(frames.Sos(2, 4, 2), 40, node_id=LOOSE_BUTTON_ID), 3)])
+    assert [c.case_number for c in store.cases()] == [case.case_number]

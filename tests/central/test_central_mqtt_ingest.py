@@ -4,6 +4,7 @@ import json
 import queue
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -144,7 +145,9 @@ def test_service_publishes_directories_retained_and_merges_gateway_histories(
         assert service.ingest is not None
         assert service.ingest.wait_subscribed(10)  # central's SUBACK
         history = CaseEvents(msg_id=5, gateway=GATEWAY, ward=WARD, events=[CaseEvent(
-            event_id=f"{GATEWAY}:1", case_ref=sos_case_ref(BUTTON_ID, 1, 77), kind="created", at=NOW,
+            # Two hours before the next press: that one is a new emergency, not one more press of this.
+            event_id=f"{GATEWAY}:1", case_ref=sos_case_ref(BUTTON_ID, 1, 77), kind="created",
+            at=NOW - timedelta(hours=2),
             actor=f"gateway:{GATEWAY}", data={"kind": 1, "people": 2, "vulnerable": 0, "lat": None, "lon": None,
                                               "local_case": 1, "frame": encode(frames.Sos(1, 2), 77)})])
         publish(client, (topics.uplink(WARD, GATEWAY, "case_events"), history.model_dump_json().encode()))

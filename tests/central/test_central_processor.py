@@ -81,15 +81,29 @@ def test_duplicate_sos_is_one_case_and_ack_is_resent(processor: UplinkProcessor,
 def test_repeated_press_merges_into_open_case(
     processor: UplinkProcessor, store: CentralStore, clock: list[datetime]
 ) -> None:
-    processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 10), 1)])
+    processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 10), 1, received_at=clock[0])])
     clock[0] += timedelta(minutes=10)
-    result = processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 11), 2)])
+    result = processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 11), 2, received_at=clock[0])])
     (case,) = store.cases()
     assert case.presses == 2
     assert decode_ack(result.downlinks[0].payload)[1].payload == frames.Ack(1, 11, case.case_number, 1)
     clock[0] += timedelta(minutes=31)
-    processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 12), 3)])
+    processor.process_batch([make_uplink(encode(frames.Sos(1, 2), 12), 3, received_at=clock[0])])
     assert len(store.cases()) == 2
+
+
+@pytest.mark.unit
+def test_presses_heard_during_an_outage_are_one_case_whenever_they_arrive(
+    processor: UplinkProcessor, store: CentralStore, clock: list[datetime]
+) -> None:
+    # A ward cut off for hours: three presses heard 10 minutes apart reach central together, newest first.
+    heard = clock[0] - timedelta(hours=5)
+    presses = [make_uplink(encode(frames.Sos(1, 2), seq), seq, received_at=heard + timedelta(minutes=10 * n))
+               for n, seq in enumerate((20, 21, 22))]
+    result = processor.process_batch(list(reversed(presses)))
+    (case,) = store.cases()
+    assert case.presses == 3
+    assert sorted(decode_ack(d.payload)[1].payload.sos_seq for d in result.downlinks) == [20, 21, 22]
 
 
 @pytest.mark.unit

@@ -99,6 +99,22 @@ def test_the_ward_answers_an_sos_and_its_officer_runs_the_case(
     assert len(stranger.inbox) == 1
 
 
+def test_a_second_press_while_the_case_is_open_is_the_same_case(
+    cut_off: tuple[GatewayService, Air], registry: NodeRegistry
+) -> None:
+    gw, air = cut_off
+    officer = Handheld(air, OFFICER, OFFICER_KEY)
+    button = VirtualSosButton(registry.get(BUTTON), air)  # type: ignore[arg-type]
+    button.press(1_700_000_000.0, kind=2, people=5)
+    wait_until(lambda: button.led == "registered", what="the first press answered")
+    first_ack = button.acks_received
+    button.press(1_700_000_300.0, kind=2, people=5)  # five minutes on, nobody has come yet
+    wait_until(lambda: button.acks_received > first_ack, what="the second press answered")
+    assert button.case_number == LOCAL_CASE_FLAG | 1  # the same case, not L2
+    assert len(officer.inbox) == 1  # the officer was told once
+    assert gw.stats()["local_cases"] == 1
+
+
 def test_the_wards_history_reaches_central_when_the_backhaul_returns(
     tmp_path: Path, mosquitto: RunningBroker, registry: NodeRegistry
 ) -> None:

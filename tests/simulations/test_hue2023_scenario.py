@@ -3,11 +3,8 @@ reached a gateway became exactly one case, and the report and its summary exist 
 
 Two hours over two wards (Kim Long's station ward and its neighbour) with 20 incidents, both wards cut
 off for most of it: the same code path as the 72 h run (``floodmesh simulate hue-2023``), ~30 s.
-Residents do not press twice here: a second press while the ward is cut off can end as a second case
-at central, depending on whether the press or the ward's case history reaches central first (the
-README's finding, 1-2 households in the 72 h run). That would make this test fail at random; the full
-run measures it instead. Put ``repeat_share`` back to its default once ward mode and the history
-merge join a household's presses.
+Some residents press again while their ward is cut off: one household is still one case at central,
+whether the press or the ward's case history reaches central first.
 """
 
 import json
@@ -26,8 +23,7 @@ def test_a_short_flood_every_heard_sos_is_one_case_and_the_report_matches_its_su
     if find_mosquitto() is None:
         pytest.fail("mosquitto is not installed: the test command's setup installs it (apt-get install mosquitto)")
     out = tmp_path / "report"
-    summary = run_scenario(ScenarioConfig(hours=2, sos=20, seed=11, wards=("19813", "19774"),
-                                          repeat_share=0.0), 720.0, out,
+    summary = run_scenario(ScenarioConfig(hours=2, sos=20, seed=11, wards=("19813", "19774")), 720.0, out,
                            tmp_path / "work")
     run = summary["run"]
     assert isinstance(run, dict)
