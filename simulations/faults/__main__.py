@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from simulations.faults.campaign import Campaign
-from simulations.faults.catalog import FAULTS, NEEDS_OUTBOX_DISK
+from simulations.faults.catalog import FAULTS, RIG_OF
 from simulations.faults.ledger import Kind, Verdict
 from simulations.faults.rig import RigTimings
 
@@ -106,9 +106,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="floodmesh-faults-"))
     timings = RigTimings(keepalive_s=args.keepalive_s)
     main = Campaign(workdir / "rig", args.seed, timings, sigstop_s=args.sigstop_s)
-    # Faults that need the gateway's outbox on a tmpfs of its own run on a second rig.
-    disk = Campaign(workdir / "disk-rig", args.seed + 1, replace(timings, outbox_disk_bytes=16 * 1024 * 1024),
-                    sigstop_s=args.sigstop_s)
+    # Faults that need the gateway's outbox on a disk of their own (RIG_OF) run on rigs of their own.
+    rigs = {"main": main,
+            "disk": Campaign(workdir / "disk-rig", args.seed + 1,
+                             replace(timings, outbox_disk_bytes=16 * 1024 * 1024), sigstop_s=args.sigstop_s),
+            "power": Campaign(workdir / "power-rig", args.seed + 2, replace(timings, outbox_power_loss=True),
+                              sigstop_s=args.sigstop_s)}
     order = list(names)
     if not args.quick:
         main.rng.shuffle(order)
@@ -117,8 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     seen: set[tuple[str, Kind, tuple[int, int, int]]] = set()
     progress = Progress(rounds)
     t0 = time.monotonic()
-    parts = [(main, [n for n in plan if n not in NEEDS_OUTBOX_DISK]),
-             (disk, [n for n in plan if n in NEEDS_OUTBOX_DISK])]
+    parts = [(campaign, [n for n in plan if RIG_OF.get(n, "main") == kind]) for kind, campaign in rigs.items()]
     try:
         done = 0
         for campaign, part in parts:

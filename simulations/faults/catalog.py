@@ -15,6 +15,7 @@ from pathlib import Path
 
 from simulations.faults.campaign import Campaign
 from simulations.faults.damage import Damage, damage_sqlite
+from simulations.faults.ledger import Kind, Origin
 from simulations.faults.rig import RigError, wait_for
 
 Fault = Callable[[Campaign], None]
@@ -223,6 +224,37 @@ def outbox_disk_full(c: Campaign) -> None:
     c.measure("disk_full_refusal_lines", _disk_full_lines(c) - said)
 
 
+def _button_acks(c: Campaign) -> int:
+    return sum(o is Origin.BUTTON_ACK for o in c.ledger.acknowledged[Kind.SOS].values())
+
+
+def gateway_power_cut(c: Campaign) -> None:
+    """The gateway's power goes while its backhaul is down, right after it ACKed a button on its own:
+    its disk (a FUSE filesystem) keeps only what was fsynced. After the restart every ACKed SOS must
+    still reach central, and the outbox must open sound (a torn file would be set aside, SOS and all)."""
+    if c.rig.power_disk is None:
+        raise RigError("gateway_power_cut needs a rig with RigTimings(outbox_power_loss=True)")
+    _random_moment(c)
+    # Cut off, the outbox is the only copy of what the gateway acknowledged (with the backhaul up, the
+    # broker would hold a copy within milliseconds and hide a missing fsync). The moment that proves the
+    # promise: an ACK just went out on the radio, so what it acknowledged must already be on the disk.
+    c.rig.backhaul.cut()
+    try:
+        acks = _button_acks(c)
+        wait_for(lambda: _button_acks(c) > acks, 60, "the cut-off gateway to ACK a button", poll_s=0.002)
+        c.rig.power_cut()
+    finally:
+        c.rig.backhaul.restore()
+    before = _set_aside(c.rig.outbox_dir, c.rig.outbox.name)
+    c.rig.start_gateway()
+    if _set_aside(c.rig.outbox_dir, c.rig.outbox.name) != before:
+        c.fail("the outbox was set aside as damaged after a power cut: a commit was not durable")
+
+
+def _set_aside(where: Path, name: str) -> list[str]:
+    return sorted(p.name for p in where.glob(f"{name}.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
+
+
 FAULTS: dict[str, Fault] = {
     "gateway_kill9": gateway_kill9,
     "central_kill9": central_kill9,
@@ -237,8 +269,13 @@ FAULTS: dict[str, Fault] = {
     "central_db_damaged": central_db_damaged,
     "outbox_disk_full": outbox_disk_full,
     "central_away_broker_overflows": central_away_broker_overflows,
+    "gateway_power_cut": gateway_power_cut,
 }
 """Every fault by name, in the order ``--quick`` runs them."""
 
-NEEDS_OUTBOX_DISK = frozenset({"outbox_disk_full"})
-"""Faults run on a rig of their own, whose gateway keeps its outbox on a small tmpfs."""
+RIG_OF: dict[str, str] = {"outbox_disk_full": "disk", "gateway_power_cut": "power"}
+"""Faults run on a rig of their own: "disk" keeps the gateway's outbox on a small tmpfs, "power" on
+a filesystem that loses unsynced writes. Every other fault runs on the "main" rig."""
+
+NEEDS_OUTBOX_DISK = frozenset(RIG_OF)
+"""Faults that do not run on the main rig."""

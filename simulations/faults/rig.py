@@ -25,6 +25,7 @@ from floodmesh.broker import RunningBroker, free_port, start_broker
 from protocol import frames
 from simulations.backhaul import BackhaulLink
 from simulations.faults.ledger import EventId, Holdings
+from simulations.faults.power_loss_fs import PowerLossDisk
 from simulations.meshtastic_radio import SimulatedMeshtasticRadio, TransmitHook
 
 WARD, GATEWAY = "19813", "gw-19813"
@@ -56,6 +57,9 @@ class RigTimings:
     # What Mosquitto keeps for an offline central: low, so that a central away for seconds overflows it
     # and the gateway's outbox must backfill what the broker dropped (central_away_broker_overflows).
     broker_max_queued: int = 300
+    # When set, the gateway's outbox directory is a FUSE filesystem that loses every write not yet
+    # fsynced when its power is cut (gateway_power_cut); its disk survives restarts.
+    outbox_power_loss: bool = False
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
@@ -69,15 +73,15 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s:
 
 def read_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` from the SQLite file ``db`` opened read-only ([] if absent or unreadable now)."""
-    if not db.exists():
-        return []
     try:
+        if not db.exists():
+            return []
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         try:
             return [tuple(r) for r in conn.execute(sql)]
         finally:
             conn.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):  # OSError: a power-loss mount between its cut and its remount
         return []
 
 
@@ -95,6 +99,10 @@ class Rig:
         self.registry.save(self.registry_path)
         self.central_db = workdir / "central.db"
         self.outbox_dir = workdir / "outbox-disk" if timings.outbox_disk_bytes else workdir
+        self.power_disk: PowerLossDisk | None = None
+        if timings.outbox_power_loss:
+            self.outbox_dir = workdir / "outbox-power"
+            self.power_disk = PowerLossDisk(workdir / "outbox-power-disk", self.outbox_dir)
         self.outbox_dir.mkdir(exist_ok=True)
         self.api_port = free_port()
         self.broker = self._start_broker(port=0)
@@ -102,6 +110,8 @@ class Rig:
         self.backhaul = BackhaulLink(self.broker.host, self.broker.port)
         self.radio = SimulatedMeshtasticRadio(RADIO_NODE_NUM, on_transmit=on_transmit)
         self._log = (workdir / "processes.log").open("ab")
+        if self.power_disk is not None:
+            self.power_disk.log = self._log
         self.central: subprocess.Popen[bytes] | None = None
         self.gateway: subprocess.Popen[bytes] | None = None
         self.stop_timeout_s = 20.0
@@ -217,7 +227,9 @@ class Rig:
                 "--autonomy-after-s", str(t.autonomy_after_s)]
 
     def start_gateway(self) -> None:
-        """Start the gateway and wait for its radio handshake."""
+        """Start the gateway and wait for its radio handshake (its power-loss disk mounted first)."""
+        if self.power_disk is not None:
+            self.power_disk.mount()
         self.gateway = self._spawn(self.gateway_cmd(), None)
         if not self.radio.connected.wait(60):
             raise RigError(f"gateway never completed the radio handshake; see {self._log.name}")
@@ -230,6 +242,13 @@ class Rig:
         process.send_signal(sig)
         self._wait_or_abort(process, "gateway", sig)
         wait_for(lambda: not self.radio.connected.is_set(), 30, "the radio to lose its client")
+
+    def power_cut(self) -> None:
+        """The gateway's power goes: its disk keeps only what was fsynced, and the gateway dies."""
+        if self.power_disk is None:
+            raise RigError("a power cut needs a rig with RigTimings(outbox_power_loss=True)")
+        self.power_disk.cut()  # first the disk: nothing the gateway does afterwards reaches it
+        self.signal_gateway(signal.SIGKILL)
 
     def ensure_running(self) -> None:
         """After a fault that went wrong: whatever is down (broker, central, gateway) is started again."""
@@ -298,6 +317,8 @@ class Rig:
                 proc.kill()
                 proc.wait(timeout=30)
         self.gateway = self.central = None
+        if self.power_disk is not None:
+            self.power_disk.close()
         self.radio.close()
         self.backhaul.close()
         self.broker.stop()
