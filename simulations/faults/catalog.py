@@ -122,21 +122,40 @@ def backhaul_cut(c: Campaign) -> None:
 
 def backhaul_blackhole(c: Campaign) -> None:
     """The backhaul swallows every byte and closes nothing (half-open): the gateway must notice within
-    1.5x its keepalive and hang up itself; then the link heals."""
+    1.5x its keepalive, by its own report (the log line with the moment it noticed); then the link heals."""
     _random_moment(c)
     link, keepalive = c.rig.backhaul, c.timings.keepalive_s
-    start = time.monotonic()
+    said = c.rig.gateway_link_losses()
+    started = time.time()  # the gateway reports the wall clock of the same machine
     link.blackhole = True
     try:
-        noticed = link.wait_client_hangup(start, timeout_s=keepalive * 4)
+        wait_for(lambda: len(c.rig.gateway_link_losses()) > len(said), keepalive * 4,
+                 f"the gateway to report the half-open backhaul (keepalive {keepalive} s)")
+    except RigError as exc:
+        c.fail(str(exc))
+        return
     finally:
         link.blackhole = False
-    if noticed is None:
-        c.fail(f"half-open backhaul not noticed within {keepalive * 4} s (keepalive {keepalive} s)")
-        return
+    noticed = c.rig.gateway_link_losses()[len(said)] - started
     c.measure("half_open_detected_s", round(noticed, 2))
     if noticed > 1.5 * keepalive:
         c.fail(f"half-open backhaul noticed after {noticed:.1f} s, more than 1.5 x keepalive {keepalive} s")
+
+
+def backhaul_flapping(c: Campaign) -> None:
+    """The backhaul flaps: down and up several times within seconds, each time either cut (connections
+    dropped) or blackholed (silent), as a failing radio link or a generator coming and going does."""
+    _random_moment(c)
+    link = c.rig.backhaul
+    for _ in range(c.rng.randint(3, 7)):
+        if c.rng.random() < 0.5:
+            link.cut()
+        else:
+            link.blackhole = True
+        c.traffic(c.rng.uniform(0.2, 2.0))
+        link.blackhole = False
+        link.restore()
+        c.traffic(c.rng.uniform(0.2, 2.0))
 
 
 def _set_aside_files(c: Campaign, name: str) -> list[str]:
@@ -265,6 +284,7 @@ FAULTS: dict[str, Fault] = {
     "central_crash_after_publish": central_crash_after_publish,
     "backhaul_cut": backhaul_cut,
     "backhaul_blackhole": backhaul_blackhole,
+    "backhaul_flapping": backhaul_flapping,
     "outbox_damaged": outbox_damaged,
     "central_db_damaged": central_db_damaged,
     "outbox_disk_full": outbox_disk_full,

@@ -8,6 +8,7 @@ its outbox file.
 """
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,6 +39,10 @@ RADIO_NODE_NUM = 0x0F000001
 # central or the gateway would look like a hang. SIG_DFL (unlike a handler) survives exec.
 _FLOODMESH = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
               "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-m", "floodmesh"]
+
+
+# The gateway's own report of a lost backhaul, with the moment it noticed (gateway/service.py).
+_LINK_LOST = re.compile(r"gateway \S+: lost the broker \S+ at (\S+);")
 
 
 class RigError(RuntimeError):
@@ -262,6 +268,10 @@ class Rig:
             self.gateway = None
         if self.gateway is None:
             self.start_gateway()
+
+    def gateway_link_losses(self) -> list[float]:
+        """When the gateway said it lost the broker (its own log lines, as Unix times), oldest first."""
+        return [datetime.fromisoformat(m).timestamp() for m in _LINK_LOST.findall(self.log_text())]
 
     # --- what the stores hold --------------------------------------------------------------------
 
