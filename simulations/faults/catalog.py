@@ -11,12 +11,13 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from simulations.faults.campaign import Campaign
 from simulations.faults.damage import Damage, damage_sqlite
 from simulations.faults.ledger import Kind, Origin
-from simulations.faults.rig import RigError, wait_for
+from simulations.faults.rig import RigError, read_rows, wait_for
 
 Fault = Callable[[Campaign], None]
 
@@ -57,6 +58,23 @@ def broker_kill9(c: Campaign) -> None:
     c.traffic(c.rng.uniform(0.0, 1.0))
     c.rig.restart_broker()
     wait_for(c.rig.central_healthy, 120, "central to reconnect to the restarted broker")
+
+
+def broker_kill9_after_autosave(c: Campaign) -> None:
+    """kill -9 of Mosquitto after it autosaved QoS 1 messages queued for an absent central: it comes
+    back with that saved queue and delivers it (again, for some) when central returns, but without
+    what arrived after the save, which only the gateway's outbox still has."""
+    _random_moment(c)
+    saved = c.rig.workdir / "broker" / "persistence" / "mosquitto.db"
+    c.rig.signal_central(signal.SIGINT)  # a clean goodbye: its persistent session queues from now on
+    away_since = time.time()
+    # Mosquitto writes its save to a new file and renames it: a fresh mtime is a save made since.
+    wait_for(lambda: saved.exists() and saved.stat().st_mtime > away_since + 0.2, 30,
+             "Mosquitto to autosave the queue of the absent central")
+    c.traffic(c.rng.uniform(0.0, c.timings.broker_autosave_s))
+    c.rig.kill_broker(signal.SIGKILL)
+    c.rig.restart_broker()
+    c.rig.start_central()
 
 
 def broker_restart(c: Campaign) -> None:
@@ -156,6 +174,67 @@ def backhaul_flapping(c: Campaign) -> None:
         link.blackhole = False
         link.restore()
         c.traffic(c.rng.uniform(0.2, 2.0))
+
+
+# A clock that jumps: five minutes ahead or behind (an NTP step, a flat RTC battery), or a quarter of
+# an hour back (a board that booted with its build date).
+_CLOCK_JUMPS_S = (300, -300, -900)
+
+
+def node_clock_jump(c: Campaign) -> None:
+    """The nodes' clocks jump (+5 min, -5 min, -15 min) for a while, then back: events are told apart
+    by (node, boot, seq), so none is taken for a repeat, and no alert is decided on a time gone back."""
+    _random_moment(c)
+    alerts = _alerts(c)
+    c.nodes.clock_offset_s = c.rng.choice(_CLOCK_JUMPS_S)
+    try:
+        c.traffic(c.rng.uniform(1.0, 3.0))
+    finally:
+        c.nodes.clock_offset_s = 0
+    c.traffic(1.0)
+    _check_alerts_in_time_order(c, alerts)
+
+
+def gateway_clock_jump(c: Campaign) -> None:
+    """The gateway's wall clock jumps (+5 min, -5 min, -15 min) while it runs, then jumps back: its
+    monotonic timers go on, nothing it stores is taken for a repeat, no alert is decided on a time gone back."""
+    _random_moment(c)
+    alerts = _alerts(c)
+    jump = c.rng.choice(_CLOCK_JUMPS_S)
+    c.rig.gateway_clock_file.write_text(str(jump))
+    try:
+        c.traffic(c.rng.uniform(1.0, 3.0))
+        # The fault's own proof that it happened: central now gets readings stamped by the skewed clock.
+        try:
+            wait_for(lambda: abs(_newest_reading_skew(c) - jump) < 60, 30, f"readings heard {jump} s off")
+        except RigError as exc:
+            c.fail(f"the gateway's clock jump never showed at central: {exc}")
+    finally:
+        c.rig.gateway_clock_file.write_text("0")
+    c.traffic(1.0)
+    _check_alerts_in_time_order(c, alerts)
+
+
+def _newest_reading_skew(c: Campaign) -> float:
+    rows = read_rows(c.rig.central_db, "SELECT received_at FROM readings ORDER BY id DESC LIMIT 1")
+    return datetime.fromisoformat(str(rows[0][0])).timestamp() - time.time() if rows else 0.0
+
+
+def _alerts(c: Campaign) -> list[tuple[int, str, str]]:
+    return [(int(i), str(s), str(at)) for i, s, at in read_rows(c.rig.central_db,
+                                                                "SELECT id, station_id, at FROM alerts ORDER BY id")]
+
+
+def _check_alerts_in_time_order(c: Campaign, before: list[tuple[int, str, str]]) -> None:
+    # Each station's alerts are decided in the order of the readings' times: one decided on a time that
+    # went back would carry an earlier time than an alert decided before it.
+    latest: dict[str, str] = {}
+    rows = _alerts(c)
+    for _id, station, at in rows:
+        if at < latest.get(station, ""):
+            c.fail(f"alert {_id} of {station} decided at {at}, before an earlier alert's {latest[station]}")
+        latest[station] = max(at, latest.get(station, ""))
+    c.measure("alerts_checked", len(rows) - len(before))
 
 
 def _set_aside_files(c: Campaign, name: str) -> list[str]:
@@ -279,6 +358,7 @@ FAULTS: dict[str, Fault] = {
     "central_kill9": central_kill9,
     "central_sigstop": central_sigstop,
     "broker_kill9": broker_kill9,
+    "broker_kill9_after_autosave": broker_kill9_after_autosave,
     "broker_restart": broker_restart,
     "central_crash_after_commit": central_crash_after_commit,
     "central_crash_after_publish": central_crash_after_publish,
@@ -290,6 +370,8 @@ FAULTS: dict[str, Fault] = {
     "outbox_disk_full": outbox_disk_full,
     "central_away_broker_overflows": central_away_broker_overflows,
     "gateway_power_cut": gateway_power_cut,
+    "node_clock_jump": node_clock_jump,
+    "gateway_clock_jump": gateway_clock_jump,
 }
 """Every fault by name, in the order ``--quick`` runs them."""
 

@@ -37,6 +37,7 @@ class VirtualFleet:
         self._unanswered: dict[int, tuple[EventId, bytes, float]] = {}
         self.rig: Rig | None = None
         self.pressing = True  # False during a drain: buttons only resend, sensors are quiet
+        self.clock_offset_s = 0  # how far the nodes' clocks are off (node_clock_jump)
 
     # --- radio side ------------------------------------------------------------------------------
 
@@ -69,7 +70,7 @@ class VirtualFleet:
     def _next(self, rec: NodeRecord, payload: frames.WaterLevel | frames.Sos) -> tuple[EventId, bytes]:
         seq = self._seq.get(rec.node_id, 0)
         self._seq[rec.node_id] = seq + 1
-        frame = frames.Frame(rec.node_id, BOOT_EPOCH, seq, 1_764_000_000 + seq, payload)
+        frame = frames.Frame(rec.node_id, BOOT_EPOCH, seq, int(time.time()) + self.clock_offset_s, payload)
         return frame.event_id, frames.encode(frame, rec.key)
 
     def _send(self, node_id: int, data: bytes) -> None:

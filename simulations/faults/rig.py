@@ -63,6 +63,9 @@ class RigTimings:
     # What Mosquitto keeps for an offline central: low, so that a central away for seconds overflows it
     # and the gateway's outbox must backfill what the broker dropped (central_away_broker_overflows).
     broker_max_queued: int = 300
+    # How often Mosquitto saves its persistence file: a broker killed -9 comes back with the sessions and
+    # queued QoS 1 messages of its last save (broker_kill9_after_autosave replays them into central).
+    broker_autosave_s: int = 1
     # When set, the gateway's outbox directory is a FUSE filesystem that loses every write not yet
     # fsynced when its power is cut (gateway_power_cut); its disk survives restarts.
     outbox_power_loss: bool = False
@@ -111,6 +114,8 @@ class Rig:
             self.power_disk = PowerLossDisk(workdir / "outbox-power-disk", self.outbox_dir)
         self.outbox_dir.mkdir(exist_ok=True)
         self.api_port = free_port()
+        self.gateway_clock_file = workdir / "gateway-clock-offset-s"  # seconds the gateway's clock is off
+        self.gateway_clock_file.write_text("0")
         self.broker = self._start_broker(port=0)
         self.broker.add_gateway(WARD, GATEWAY)
         self.backhaul = BackhaulLink(self.broker.host, self.broker.port)
@@ -132,7 +137,8 @@ class Rig:
 
     def _start_broker(self, port: int) -> RunningBroker:
         return start_broker(self.workdir / "broker", prefer="mosquitto", port=port, persistence=True,
-                            max_queued_messages=self.timings.broker_max_queued)
+                            max_queued_messages=self.timings.broker_max_queued,
+                            autosave_interval_s=self.timings.broker_autosave_s)
 
     def kill_broker(self, sig: signal.Signals = signal.SIGKILL) -> None:
         """End the broker with ``sig`` (SIGKILL: no persistence save; SIGTERM: a clean restart)."""
@@ -225,7 +231,9 @@ class Rig:
             mount = 'mount -t tmpfs -o size="$1" floodmesh-outbox "$2" && shift 2 && exec "$@"'
             namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh",
                          str(t.outbox_disk_bytes), str(self.outbox_dir)]
-        return [*namespace, *_FLOODMESH, "gateway", "--ward", WARD, "--gateway", GATEWAY,
+        # Through clock_skew: its wall clock jumps when gateway_clock_file says so (gateway_clock_jump).
+        skewed = [sys.executable, "-m", "simulations.faults.clock_skew", str(self.gateway_clock_file)]
+        return [*namespace, *skewed, "gateway", "--ward", WARD, "--gateway", GATEWAY,
                 *self.broker.cli_args(GATEWAY, host="127.0.0.1", port=self.backhaul.port),
                 "--radio", f"tcp:{self.radio.host}:{self.radio.port}", "--registry", str(self.registry_path),
                 "--outbox", str(self.outbox_dir / "outbox.db"), "--keepalive-s", str(t.keepalive_s),
