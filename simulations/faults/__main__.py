@@ -19,6 +19,7 @@ from pathlib import Path
 from simulations.faults.campaign import Campaign
 from simulations.faults.catalog import FAULTS, RIG_OF
 from simulations.faults.ledger import Kind, Verdict
+from simulations.faults.plot import plot_rounds, read_rounds
 from simulations.faults.rig import RigTimings
 
 
@@ -131,6 +132,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         progress.end()
     ran = [c for c, part in parts if part]
+    plot = plot_rounds(read_rounds([c.workdir / "rounds.jsonl" for c in ran]), names, workdir / "faults.png",
+                       f"fault campaign: {rounds} rounds, seed {args.seed}")
     verdict = ran[0].verdict
     for other in ran[1:]:
         verdict = verdict.merged(other.verdict)
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         **verdict.counts(), "acknowledged": verdict.acknowledged, "per_fault": per_fault,
         "fault_checks_failed": [f for c in ran for f in c.failures],
         "measures": {k: v for c in ran for k, v in c.measures.items()},
-        "seconds": round(time.monotonic() - t0, 1), "workdir": str(workdir),
+        "seconds": round(time.monotonic() - t0, 1), "workdir": str(workdir), "plot": str(plot),
         "examples": {"lost": [str(x) for x in verdict.lost[:5]], "duplicated": [str(x) for x in verdict.duplicated[:5]],
                      "unexpected": [str(x) for x in verdict.unexpected[:5]]},
     }
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     summary = run(args)
+    # The summary is kept beside the rounds' log and the plot, for the README's table.
+    Path(str(summary["workdir"]), "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.summary_json:
         print(json.dumps(summary))
     else:
