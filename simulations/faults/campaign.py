@@ -70,6 +70,10 @@ class Campaign:
         """Let traffic flow for ``seconds``."""
         self._stop.wait(seconds)
 
+    def random_moment(self, longest_s: float = 1.5) -> None:
+        """Let traffic flow for a random while (seeded): where a fault lands in the flow."""
+        self.traffic(self.rng.uniform(0.05, longest_s))
+
     def ledger_sent_count(self) -> int:
         """Frames the nodes have sent so far."""
         return sum(len(s) for s in self.ledger.sent.values())

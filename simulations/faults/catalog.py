@@ -6,43 +6,40 @@ ledger: the campaign drains and compares. A fault may check its own promise too 
 noticed in time, a damaged file set aside) and say so with ``Campaign.fail``.
 """
 
-import errno
-import os
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 
 from simulations.faults.campaign import Campaign
-from simulations.faults.damage import Damage, damage_sqlite
-from simulations.faults.ledger import Kind, Origin
-from simulations.faults.rig import RigError, read_rows, wait_for
+from simulations.faults.clock_faults import gateway_clock_jump, node_clock_jump
+from simulations.faults.rig import RigError, wait_for
+from simulations.faults.storage_faults import (
+    central_db_damaged,
+    gateway_power_cut,
+    outbox_damaged,
+    outbox_disk_full,
+)
 
 Fault = Callable[[Campaign], None]
 
 
-def _random_moment(c: Campaign, longest_s: float = 1.5) -> None:
-    c.traffic(c.rng.uniform(0.05, longest_s))
-
-
 def gateway_kill9(c: Campaign) -> None:
     """kill -9 of the gateway, then a restart on the same outbox."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.signal_gateway(signal.SIGKILL)
     c.rig.start_gateway()
 
 
 def central_kill9(c: Campaign) -> None:
     """kill -9 of central, then a restart on the same database."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.signal_central(signal.SIGKILL)
     c.rig.start_central()
 
 
 def central_sigstop(c: Campaign) -> None:
     """Central frozen (SIGSTOP) for ``sigstop_s`` while traffic flows, then thawed."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.signal_central(signal.SIGSTOP)
     try:
         c.traffic(c.sigstop_s)
@@ -53,7 +50,7 @@ def central_sigstop(c: Campaign) -> None:
 
 def broker_kill9(c: Campaign) -> None:
     """kill -9 of Mosquitto (persistence on, but nothing saved since its last autosave), then a restart."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.kill_broker(signal.SIGKILL)
     c.traffic(c.rng.uniform(0.0, 1.0))
     c.rig.restart_broker()
@@ -64,8 +61,9 @@ def broker_kill9_after_autosave(c: Campaign) -> None:
     """kill -9 of Mosquitto after it autosaved QoS 1 messages queued for an absent central: it comes
     back with that saved queue and delivers it (again, for some) when central returns, but without
     what arrived after the save, which only the gateway's outbox still has."""
-    _random_moment(c)
+    c.random_moment()
     saved = c.rig.workdir / "broker" / "persistence" / "mosquitto.db"
+    duplicates = int(c.rig.central_stats().get("duplicates", 0))
     c.rig.signal_central(signal.SIGINT)  # a clean goodbye: its persistent session queues from now on
     away_since = time.time()
     # Mosquitto writes its save to a new file and renames it: a fresh mtime is a save made since.
@@ -75,11 +73,14 @@ def broker_kill9_after_autosave(c: Campaign) -> None:
     c.rig.kill_broker(signal.SIGKILL)
     c.rig.restart_broker()
     c.rig.start_central()
+    c.traffic(1.0)
+    # What central took for repeats (the saved queue again, the outbox's resends) and set aside.
+    c.measure("autosave_duplicates_absorbed", int(c.rig.central_stats().get("duplicates", 0)) - duplicates)
 
 
 def broker_restart(c: Campaign) -> None:
     """A clean broker restart (SIGTERM: persistence saved) in the middle of QoS 1 flows."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.kill_broker(signal.SIGTERM)
     c.rig.restart_broker()
     wait_for(c.rig.central_healthy, 120, "central to reconnect to the restarted broker")
@@ -88,7 +89,7 @@ def broker_restart(c: Campaign) -> None:
 def central_away_broker_overflows(c: Campaign) -> None:
     """Central stopped long enough that its broker session queues more than ``max_queued_messages``
     (Mosquitto drops the rest): the gateway's outbox must backfill what was never app-acked."""
-    _random_moment(c)
+    c.random_moment()
     dropped = _broker_drops(c)
     c.rig.signal_central(signal.SIGINT)
     queued = c.timings.broker_max_queued
@@ -132,7 +133,7 @@ def central_crash_after_publish(c: Campaign) -> None:
 
 def backhaul_cut(c: Campaign) -> None:
     """The backhaul drops every connection and refuses new ones for a while, then comes back."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.backhaul.cut()
     c.traffic(c.rng.uniform(0.5, 3.0))
     c.rig.backhaul.restore()
@@ -141,7 +142,7 @@ def backhaul_cut(c: Campaign) -> None:
 def backhaul_blackhole(c: Campaign) -> None:
     """The backhaul swallows every byte and closes nothing (half-open): the gateway must notice within
     1.5x its keepalive, by its own report (the log line with the moment it noticed); then the link heals."""
-    _random_moment(c)
+    c.random_moment()
     link, keepalive = c.rig.backhaul, c.timings.keepalive_s
     said = c.rig.gateway_link_losses()
     started = time.time()  # the gateway reports the wall clock of the same machine
@@ -163,7 +164,7 @@ def backhaul_blackhole(c: Campaign) -> None:
 def backhaul_flapping(c: Campaign) -> None:
     """The backhaul flaps: down and up several times within seconds, each time either cut (connections
     dropped) or blackholed (silent), as a failing radio link or a generator coming and going does."""
-    _random_moment(c)
+    c.random_moment()
     link = c.rig.backhaul
     for _ in range(c.rng.randint(3, 7)):
         if c.rng.random() < 0.5:
@@ -174,183 +175,6 @@ def backhaul_flapping(c: Campaign) -> None:
         link.blackhole = False
         link.restore()
         c.traffic(c.rng.uniform(0.2, 2.0))
-
-
-# A clock that jumps: five minutes ahead or behind (an NTP step, a flat RTC battery), or a quarter of
-# an hour back (a board that booted with its build date).
-_CLOCK_JUMPS_S = (300, -300, -900)
-
-
-def node_clock_jump(c: Campaign) -> None:
-    """The nodes' clocks jump (+5 min, -5 min, -15 min) for a while, then back: events are told apart
-    by (node, boot, seq), so none is taken for a repeat, and no alert is decided on a time gone back."""
-    _random_moment(c)
-    alerts = _alerts(c)
-    c.nodes.clock_offset_s = c.rng.choice(_CLOCK_JUMPS_S)
-    try:
-        c.traffic(c.rng.uniform(1.0, 3.0))
-    finally:
-        c.nodes.clock_offset_s = 0
-    c.traffic(1.0)
-    _check_alerts_in_time_order(c, alerts)
-
-
-def gateway_clock_jump(c: Campaign) -> None:
-    """The gateway's wall clock jumps (+5 min, -5 min, -15 min) while it runs, then jumps back: its
-    monotonic timers go on, nothing it stores is taken for a repeat, no alert is decided on a time gone back."""
-    _random_moment(c)
-    alerts = _alerts(c)
-    jump = c.rng.choice(_CLOCK_JUMPS_S)
-    c.rig.gateway_clock_file.write_text(str(jump))
-    try:
-        c.traffic(c.rng.uniform(1.0, 3.0))
-        # The fault's own proof that it happened: central now gets readings stamped by the skewed clock.
-        try:
-            wait_for(lambda: abs(_newest_reading_skew(c) - jump) < 60, 30, f"readings heard {jump} s off")
-        except RigError as exc:
-            c.fail(f"the gateway's clock jump never showed at central: {exc}")
-    finally:
-        c.rig.gateway_clock_file.write_text("0")
-    c.traffic(1.0)
-    _check_alerts_in_time_order(c, alerts)
-
-
-def _newest_reading_skew(c: Campaign) -> float:
-    rows = read_rows(c.rig.central_db, "SELECT received_at FROM readings ORDER BY id DESC LIMIT 1")
-    return datetime.fromisoformat(str(rows[0][0])).timestamp() - time.time() if rows else 0.0
-
-
-def _alerts(c: Campaign) -> list[tuple[int, str, str]]:
-    return [(int(i), str(s), str(at)) for i, s, at in read_rows(c.rig.central_db,
-                                                                "SELECT id, station_id, at FROM alerts ORDER BY id")]
-
-
-def _check_alerts_in_time_order(c: Campaign, before: list[tuple[int, str, str]]) -> None:
-    # Each station's alerts are decided in the order of the readings' times: one decided on a time that
-    # went back would carry an earlier time than an alert decided before it.
-    latest: dict[str, str] = {}
-    rows = _alerts(c)
-    for _id, station, at in rows:
-        if at < latest.get(station, ""):
-            c.fail(f"alert {_id} of {station} decided at {at}, before an earlier alert's {latest[station]}")
-        latest[station] = max(at, latest.get(station, ""))
-    c.measure("alerts_checked", len(rows) - len(before))
-
-
-def _set_aside_files(c: Campaign, name: str) -> list[str]:
-    return sorted(p.name for p in c.workdir.glob(f"{name}.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
-
-
-def _damage(c: Campaign, which: str) -> None:
-    # Quiet the nodes, drain and bank the verdict: what the damaged file held is then already at
-    # central (for the outbox) or was checked already (for central's database, whose content is gone).
-    c.nodes.pressing = False
-    try:
-        c.close_epoch()
-        how: Damage = c.rng.choice(["truncate", "bitflip"])
-        if which == "outbox":
-            before = _set_aside_files(c, c.rig.outbox.name)
-            c.rig.signal_gateway(signal.SIGINT)
-            what = damage_sqlite(c.rig.outbox, how, c.rng)
-            c.rig.start_gateway()
-            after = _set_aside_files(c, c.rig.outbox.name)
-        else:
-            before = _set_aside_files(c, c.rig.central_db.name)
-            c.rig.signal_central(signal.SIGINT)
-            what = damage_sqlite(c.rig.central_db, how, c.rng)
-            c.rig.start_central()
-            after = _set_aside_files(c, c.rig.central_db.name)
-            said = c.rig.central_stats().get("database_set_aside")
-            if not said:
-                c.fail(f"central's /api/stats does not say its database was set aside ({what})")
-        if len(after) != len(before) + 1:
-            c.fail(f"{which} damaged ({what}) but not set aside at start")
-    finally:
-        c.nodes.pressing = True
-    c.traffic(c.rng.uniform(0.5, 1.5))  # the fresh file carries traffic again
-
-
-def outbox_damaged(c: Campaign) -> None:
-    """The gateway's outbox truncated or bit-flipped while the gateway was down."""
-    _damage(c, "outbox")
-
-
-def central_db_damaged(c: Campaign) -> None:
-    """Central's database truncated or bit-flipped while central was down."""
-    _damage(c, "central")
-
-
-def _disk_full_lines(c: Campaign) -> int:
-    return c.rig.log_text().count("the outbox's disk is full")
-
-
-def _fill(path: Path) -> None:
-    """Write zeros to ``path`` until its filesystem is full. Unbuffered on purpose: a buffered file
-    keeps what a failed flush could not write and raises ENOSPC again when it is closed."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        chunk = bytes(65536)
-        while True:
-            try:
-                os.write(fd, chunk)
-            except OSError as e:
-                if e.errno != errno.ENOSPC:
-                    raise
-                if len(chunk) == 1:
-                    return  # not one more byte fits: the disk is full
-                chunk = chunk[: len(chunk) // 2]  # fill the last partial blocks too
-    finally:
-        os.close(fd)
-
-
-def outbox_disk_full(c: Campaign) -> None:
-    """The gateway's outbox disk (a tmpfs) fills up while traffic flows, then space comes back: what
-    cannot be stored is refused (logged, counted), no button is ACKed for it, service resumes alone."""
-    if c.timings.outbox_disk_bytes is None:
-        raise RigError("outbox_disk_full needs a rig with RigTimings(outbox_disk_bytes=...)")
-    _random_moment(c)
-    filler = c.rig.outbox_disk() / "filler"
-    said = _disk_full_lines(c)
-    _fill(filler)
-    try:
-        c.traffic(c.rng.uniform(2.0, 4.0))
-    finally:
-        filler.unlink()
-    # Not every full disk makes a write fail: SQLite reuses the WAL's space once checkpointed, so a
-    # short spell may store everything. The promise is in the ledger (no ACK for what was not stored,
-    # service back alone); how often the gateway had to refuse is a measure, not a check.
-    c.measure("disk_full_refusal_lines", _disk_full_lines(c) - said)
-
-
-def _button_acks(c: Campaign) -> int:
-    return sum(o is Origin.BUTTON_ACK for o in c.ledger.acknowledged[Kind.SOS].values())
-
-
-def gateway_power_cut(c: Campaign) -> None:
-    """The gateway's power goes while its backhaul is down, right after it ACKed a button on its own:
-    its disk (a FUSE filesystem) keeps only what was fsynced. After the restart every ACKed SOS must
-    still reach central, and the outbox must open sound (a torn file would be set aside, SOS and all)."""
-    if c.rig.power_disk is None:
-        raise RigError("gateway_power_cut needs a rig with RigTimings(outbox_power_loss=True)")
-    _random_moment(c)
-    # Cut off, the outbox is the only copy of what the gateway acknowledged (with the backhaul up, the
-    # broker would hold a copy within milliseconds and hide a missing fsync). The moment that proves the
-    # promise: an ACK just went out on the radio, so what it acknowledged must already be on the disk.
-    c.rig.backhaul.cut()
-    try:
-        acks = _button_acks(c)
-        wait_for(lambda: _button_acks(c) > acks, 60, "the cut-off gateway to ACK a button", poll_s=0.002)
-        c.rig.power_cut()
-    finally:
-        c.rig.backhaul.restore()
-    before = _set_aside(c.rig.outbox_dir, c.rig.outbox.name)
-    c.rig.start_gateway()
-    if _set_aside(c.rig.outbox_dir, c.rig.outbox.name) != before:
-        c.fail("the outbox was set aside as damaged after a power cut: a commit was not durable")
-
-
-def _set_aside(where: Path, name: str) -> list[str]:
-    return sorted(p.name for p in where.glob(f"{name}.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
 
 
 FAULTS: dict[str, Fault] = {

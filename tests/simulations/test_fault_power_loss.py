@@ -11,10 +11,10 @@ import pytest
 
 from floodmesh.broker import find_mosquitto
 from simulations.faults.campaign import Campaign
-from simulations.faults.catalog import gateway_power_cut
 from simulations.faults.ledger import Kind, Origin
 from simulations.faults.power_loss_fs import PowerLossDisk
 from simulations.faults.rig import RigTimings
+from simulations.faults.storage_faults import gateway_power_cut
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
