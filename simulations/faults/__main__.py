@@ -76,6 +76,7 @@ def _play(campaign: Campaign, plan: list[str], progress: Progress, done: int, pe
         campaign.traffic(1.0)
         for i, name in enumerate(plan):
             progress.show(done + i, name)
+            started = time.monotonic()
             try:
                 FAULTS[name](campaign)
             except Exception as exc:  # a fault that went wrong is a finding, and the campaign goes on
@@ -83,11 +84,13 @@ def _play(campaign: Campaign, plan: list[str], progress: Progress, done: int, pe
                 campaign.nodes.pressing = True
                 campaign.rig.ensure_running()
             campaign.faults[name] += 1
+            fault_s = time.monotonic() - started
             counts = _new_items(campaign.close_epoch(), seen)
             # One line per round as it ends: a campaign cut short still says what it saw.
             with (campaign.workdir / "rounds.jsonl").open("a") as log:
                 log.write(json.dumps({"round": done + i, "fault": name, **counts,
-                                      "checks_failed": len(campaign.failures)}) + "\n")
+                                      "checks_failed": len(campaign.failures), "fault_s": round(fault_s, 1),
+                                      "drain_s": round(time.monotonic() - started - fault_s, 1)}) + "\n")
             row = per_fault[name]
             row["rounds"] += 1
             for key, value in counts.items():

@@ -110,6 +110,11 @@ class Campaign:
                 log.error("drain timed out after %.0f s: %d SOS unanswered, %d in the outbox, lost so far %s",
                           self.drain_timeout_s, fleet.unanswered(), rig.outbox_count(),
                           self.ledger.compare(held).lost[:5])
+                if fleet.unanswered() or rig.outbox_count():
+                    # Nothing lost yet, but a button still unanswered or an outbox that does not drain is
+                    # a system that stopped working (e.g. a deadlocked radio link): a failed check.
+                    self.fail(f"the system did not settle in {self.drain_timeout_s:.0f} s: {fleet.unanswered()} "
+                              f"SOS unanswered, {rig.outbox_count()} messages in the outbox")
             return self.ledger.compare(held)
         finally:
             fleet.pressing = pressing
