@@ -38,6 +38,7 @@ class VirtualFleet:
         self.rig: Rig | None = None
         self.pressing = True  # False during a drain: buttons only resend, sensors are quiet
         self.clock_offset_s = 0  # how far the nodes' clocks are off (node_clock_jump)
+        self.last_new: tuple[Kind, EventId] | None = None  # the newest reading or SOS put on the air
 
     # --- radio side ------------------------------------------------------------------------------
 
@@ -103,6 +104,7 @@ class VirtualFleet:
             kind = Kind.READING
         self._ledger.sent_item(kind, event)  # before the air: a frame half-sent may still arrive
         self._send(event[0], data)
+        self.last_new = (kind, event)
 
     def run(self, stop: threading.Event, interval_s: float = 0.01) -> None:
         """Step until ``stop``."""

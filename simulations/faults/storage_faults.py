@@ -16,10 +16,11 @@ def _set_aside_files(c: Campaign, name: str) -> list[str]:
 
 
 def _damage(c: Campaign, which: str) -> None:
-    # Quiet the nodes, drain and bank the verdict: what the damaged file held is then already at
-    # central (for the outbox) or was checked already (for central's database, whose content is gone).
+    # Quiet the nodes, let what is on its way arrive, drain and bank the verdict: what the damaged file
+    # held is then already at central (the outbox) or was checked already (central's database, gone).
     c.nodes.pressing = False
     try:
+        c.quiesce()
         c.close_epoch()
         how: Damage = c.rng.choice(["truncate", "bitflip"])
         if which == "outbox":
