@@ -1,6 +1,7 @@
 """Power loss: the gateway's outbox on a FUSE filesystem that drops every write not yet fsynced when
 its power is cut. Every SOS a button was ACKed for must still reach central after the restart."""
 
+import base64
 import os
 import shutil
 import sqlite3
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from floodmesh.broker import find_mosquitto
+from gateway.directory import DirectoryCache
+from protocol.envelopes import DutyOfficer, WardDirectory
 from simulations.faults.campaign import Campaign
 from simulations.faults.ledger import Kind, Origin
 from simulations.faults.power_loss_fs import PowerLossDisk
-from simulations.faults.rig import RigTimings
+from simulations.faults.rig import WARD, RigTimings
 from simulations.faults.storage_faults import gateway_power_cut
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -90,3 +93,16 @@ def test_every_sos_a_button_was_acked_for_survives_a_power_cut(campaign: Campaig
     assert len(acked_by_button) >= 3, "no SOS was ACKed before a cut: the test proved nothing"
     assert set(acked_by_button) <= set(campaign.holdings().sos_events)  # a later press joins its case
     assert campaign.nodes.unanswered() == 0
+
+
+def test_the_wards_directory_cached_by_the_gateway_survives_a_power_cut(disk: PowerLossDisk) -> None:
+    # Cut off, the cached directory is how the gateway knows which officers' radios to trust: a power
+    # cut must not leave it empty (it was written without an fsync: renamed, its contents never synced).
+    pinned = base64.b64encode(bytes(range(32))).decode()
+    directory = WardDirectory(ward=WARD, authority="UBND Phường Kim Long", officers=[
+        DutyOfficer(name="Trần Văn A", radio_node_id=0x0D000001, public_key=pinned)])
+    path = disk.mountpoint / "outbox-directory.json"
+    assert DirectoryCache(path, WARD).update(directory.model_dump_json().encode())
+    disk.cut()
+    disk.mount()
+    assert DirectoryCache(path, WARD).directory == directory
