@@ -195,13 +195,15 @@ def probe_connect(endpoint: MqttEndpoint, timeout_s: float) -> bool:
 
 
 def _mosquitto_config(
-    workdir: Path, host: str, port: int, insecure_plaintext: bool, persistence: bool, max_queued: int | None
+    workdir: Path, host: str, port: int, insecure_plaintext: bool, persistence: bool, max_queued: int | None,
+    autosave_interval_s: int | None = None,
 ) -> Path:
     conf = workdir / "mosquitto.conf"
     state = workdir / "persistence" if persistence else None
     if state is not None:
         state.mkdir(mode=0o700, exist_ok=True)
-    options = MosquittoOptions(host, port, log_file=workdir / "mosquitto.log", persistence_dir=state)
+    options = MosquittoOptions(host, port, log_file=workdir / "mosquitto.log", persistence_dir=state,
+                               autosave_interval_s=autosave_interval_s)
     if max_queued is not None:
         options = replace(options, max_queued_messages=max_queued)
     if insecure_plaintext:
@@ -234,6 +236,7 @@ def start_broker(
     workdir: Path, prefer: BrokerKind | None = None, host: str = "127.0.0.1", port: int = 0,
     insecure_plaintext: bool = False, gateways: Sequence[tuple[str, str]] = (),
     cert_hosts: Sequence[str] | None = None, persistence: bool = False, max_queued_messages: int | None = None,
+    autosave_interval_s: int | None = None,
 ) -> RunningBroker:
     """Start Mosquitto (if installed and not told otherwise) or amqtt on ``host:port`` (0 = free).
 
@@ -247,7 +250,8 @@ def start_broker(
     ``persistence`` keeps sessions and queued messages in ``workdir``/persistence (Mosquitto only), so a
     broker restarted on the same ``workdir`` and ``port`` picks them up again (fault tests).
     ``max_queued_messages`` lowers what Mosquitto keeps for an offline client (fault tests: the outbox
-    must backfill what the broker dropped).
+    must backfill what the broker dropped). ``autosave_interval_s`` saves the persistence file that often
+    (Mosquitto's default is 1800 s), so that a broker killed -9 comes back with recent state (fault tests).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     if not insecure_plaintext:
@@ -261,7 +265,7 @@ def start_broker(
         raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
     if kind == "mosquitto" and mosquitto:
         cmd = [mosquitto, "-c", str(_mosquitto_config(workdir, host, port, insecure_plaintext, persistence,
-                                                      max_queued_messages))]
+                                                      max_queued_messages, autosave_interval_s))]
     else:
         cmd = [sys.executable, "-m", "amqtt.scripts.broker_script", "-c",
                str(amqtt_config(workdir, host, port, insecure_plaintext))]

@@ -36,6 +36,9 @@ class MosquittoOptions:
     run_as: str | None = None  # the user Mosquitto drops to when started as root; None = the current user
     # QoS 1 messages kept per offline persistent session; past this Mosquitto drops them (fault tests lower it).
     max_queued_messages: int = _MAX_QUEUED
+    # Seconds between saves of the persistence file (Mosquitto's default: 1800). A broker killed -9
+    # comes back with the state of its last save: fault tests save every second or so to replay it.
+    autosave_interval_s: int | None = None
 
 
 def secure_config(directory: Path, options: MosquittoOptions) -> str:
@@ -71,6 +74,8 @@ def _state(options: MosquittoOptions) -> str:
     text = ""
     if options.persistence_dir is not None:
         text += f"persistence true\npersistence_location {options.persistence_dir}/\n"
+        if options.autosave_interval_s is not None:
+            text += f"autosave_interval {options.autosave_interval_s}\n"
     else:
         text += "persistence false\n"
     if options.pid_file is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from protocol.envelopes import WardDirectory
+from protocol.secret_file import write_private
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,9 @@ class DirectoryCache:
             return False
         if directory.ward != self.ward:
             return False
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(directory.model_dump(mode="json")))
-        tmp.replace(self.path)
+        # Atomic and fsynced: cut off, this file is how the gateway knows whose radios to trust, and a
+        # power cut must leave the old directory or the new one, not an empty file (0600: phone numbers).
+        write_private(self.path, json.dumps(directory.model_dump(mode="json")))
         self.directory = directory
         return True
 

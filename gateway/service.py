@@ -390,6 +390,11 @@ class GatewayService:
         was_connected, self._connected = self._connected, connected
         self._publisher.restart()
         if not connected and was_connected:
+            # Said with the moment it was noticed: how long a dead (half-open) backhaul goes unnoticed
+            # is measured from this line (simulations/faults, backhaul_blackhole).
+            log.error("gateway %s: lost the broker %s at %s; storing and acting as the ward alone until it is back: "
+                      "check the backhaul", self.settings.gateway_id, self._endpoint.describe(),
+                      datetime.now(UTC).isoformat(timespec="milliseconds"))
             self._fresh_client()
         if connected:
             self._publish_status(time.monotonic())

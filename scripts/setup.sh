@@ -21,6 +21,8 @@ command -v victoria-metrics >/dev/null || [ -x /usr/bin/victoria-metrics ] || mi
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
 # NATS server (JetStream + its MQTT listener): the IOC's clustered broker tier (floodmesh/nats_cluster.py).
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+# FUSE 3 (libfuse3 and fusermount3): the fault campaign's power-loss filesystem for the gateway's outbox.
+command -v fusermount3 >/dev/null || missing+=(fuse3)
 if [ ${#missing[@]} -gt 0 ]; then
   if as_root && command -v apt-get >/dev/null; then
     echo "setup: installing ${missing[*]} from Debian's packages" >&2

@@ -168,10 +168,20 @@ class MeshtasticRadioLink:
 
     def send(self, node_id: int, frame: bytes) -> None:
         """Transmit a downlink frame to one node on our port; ConnectionError while the link is down."""
+        # Never call into the client holding the lock: sendData waits for room in the radio's TX queue,
+        # which only the client's reader makes (QueueStatus), and the reader needs the lock to hand us
+        # the next frame. Held across the call, that was a deadlock: the gateway deaf and mute for good.
+        iface = self._interface()
+        try:
+            iface.sendData(frame, destinationId=node_id, portNum=FLOODMESH_PORTNUM, wantAck=False)
+        except OSError as exc:  # the link went down under the call (its socket or port closed meanwhile)
+            raise ConnectionError(f"radio link went down while sending: {exc}") from exc
+
+    def _interface(self) -> Any:
         with self._lock:
             if self._iface is None:
                 raise ConnectionError("radio link is down")
-            self._iface.sendData(frame, destinationId=node_id, portNum=FLOODMESH_PORTNUM, wantAck=False)
+            return self._iface
 
     def set_text_handler(self, handler: TextHandler) -> None:
         """Deliver TEXT_MESSAGE_APP messages to ``handler``."""
@@ -179,10 +189,11 @@ class MeshtasticRadioLink:
 
     def send_text(self, node_id: int | None, text: str) -> None:
         """Send a text message; ConnectionError while the link is down."""
-        with self._lock:
-            if self._iface is None:
-                raise ConnectionError("radio link is down")
-            self._iface.sendText(text, destinationId=node_id if node_id is not None else "^all", wantAck=False)
+        iface = self._interface()
+        try:
+            iface.sendText(text, destinationId=node_id if node_id is not None else "^all", wantAck=False)
+        except OSError as exc:
+            raise ConnectionError(f"radio link went down while sending: {exc}") from exc
 
     def close(self) -> None:
         """Stop reconnecting, unsubscribe and close the interface."""

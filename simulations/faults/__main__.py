@@ -17,8 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from simulations.faults.campaign import Campaign
-from simulations.faults.catalog import FAULTS, NEEDS_OUTBOX_DISK
+from simulations.faults.catalog import FAULTS, RIG_OF
 from simulations.faults.ledger import Kind, Verdict
+from simulations.faults.plot import plot_rounds, read_rounds
 from simulations.faults.rig import RigTimings
 
 
@@ -75,6 +76,7 @@ def _play(campaign: Campaign, plan: list[str], progress: Progress, done: int, pe
         campaign.traffic(1.0)
         for i, name in enumerate(plan):
             progress.show(done + i, name)
+            started = time.monotonic()
             try:
                 FAULTS[name](campaign)
             except Exception as exc:  # a fault that went wrong is a finding, and the campaign goes on
@@ -82,11 +84,13 @@ def _play(campaign: Campaign, plan: list[str], progress: Progress, done: int, pe
                 campaign.nodes.pressing = True
                 campaign.rig.ensure_running()
             campaign.faults[name] += 1
+            fault_s = time.monotonic() - started
             counts = _new_items(campaign.close_epoch(), seen)
             # One line per round as it ends: a campaign cut short still says what it saw.
             with (campaign.workdir / "rounds.jsonl").open("a") as log:
                 log.write(json.dumps({"round": done + i, "fault": name, **counts,
-                                      "checks_failed": len(campaign.failures)}) + "\n")
+                                      "checks_failed": len(campaign.failures), "fault_s": round(fault_s, 1),
+                                      "drain_s": round(time.monotonic() - started - fault_s, 1)}) + "\n")
             row = per_fault[name]
             row["rounds"] += 1
             for key, value in counts.items():
@@ -106,9 +110,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="floodmesh-faults-"))
     timings = RigTimings(keepalive_s=args.keepalive_s)
     main = Campaign(workdir / "rig", args.seed, timings, sigstop_s=args.sigstop_s)
-    # Faults that need the gateway's outbox on a tmpfs of its own run on a second rig.
-    disk = Campaign(workdir / "disk-rig", args.seed + 1, replace(timings, outbox_disk_bytes=16 * 1024 * 1024),
-                    sigstop_s=args.sigstop_s)
+    # Faults that need the gateway's outbox on a disk of their own (RIG_OF) run on rigs of their own.
+    rigs = {"main": main,
+            "disk": Campaign(workdir / "disk-rig", args.seed + 1,
+                             replace(timings, outbox_disk_bytes=16 * 1024 * 1024), sigstop_s=args.sigstop_s),
+            "power": Campaign(workdir / "power-rig", args.seed + 2, replace(timings, outbox_power_loss=True),
+                              sigstop_s=args.sigstop_s)}
     order = list(names)
     if not args.quick:
         main.rng.shuffle(order)
@@ -117,8 +124,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     seen: set[tuple[str, Kind, tuple[int, int, int]]] = set()
     progress = Progress(rounds)
     t0 = time.monotonic()
-    parts = [(main, [n for n in plan if n not in NEEDS_OUTBOX_DISK]),
-             (disk, [n for n in plan if n in NEEDS_OUTBOX_DISK])]
+    parts = [(campaign, [n for n in plan if RIG_OF.get(n, "main") == kind]) for kind, campaign in rigs.items()]
     try:
         done = 0
         for campaign, part in parts:
@@ -129,6 +135,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         progress.end()
     ran = [c for c, part in parts if part]
+    plot = plot_rounds(read_rounds([c.workdir / "rounds.jsonl" for c in ran]), names, workdir / "faults.png",
+                       f"fault campaign: {rounds} rounds, seed {args.seed}")
     verdict = ran[0].verdict
     for other in ran[1:]:
         verdict = verdict.merged(other.verdict)
@@ -137,7 +145,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         **verdict.counts(), "acknowledged": verdict.acknowledged, "per_fault": per_fault,
         "fault_checks_failed": [f for c in ran for f in c.failures],
         "measures": {k: v for c in ran for k, v in c.measures.items()},
-        "seconds": round(time.monotonic() - t0, 1), "workdir": str(workdir),
+        "seconds": round(time.monotonic() - t0, 1), "workdir": str(workdir), "plot": str(plot),
         "examples": {"lost": [str(x) for x in verdict.lost[:5]], "duplicated": [str(x) for x in verdict.duplicated[:5]],
                      "unexpected": [str(x) for x in verdict.unexpected[:5]]},
     }
@@ -151,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     summary = run(args)
+    # The summary is kept beside the rounds' log and the plot, for the README's table.
+    Path(str(summary["workdir"]), "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.summary_json:
         print(json.dumps(summary))
     else:

@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulations.faults.ledger import Holdings, Ledger, Verdict
+from simulations.faults.ledger import EventId, Holdings, Kind, Ledger, Verdict
 from simulations.faults.origins import OutboxWatcher, VirtualFleet
-from simulations.faults.rig import Rig, RigTimings
+from simulations.faults.rig import Rig, RigError, RigTimings, wait_for
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,10 @@ class Campaign:
         """Let traffic flow for ``seconds``."""
         self._stop.wait(seconds)
 
+    def random_moment(self, longest_s: float = 1.5) -> None:
+        """Let traffic flow for a random while (seeded): where a fault lands in the flow."""
+        self.traffic(self.rng.uniform(0.05, longest_s))
+
     def ledger_sent_count(self) -> int:
         """Frames the nodes have sent so far."""
         return sum(len(s) for s in self.ledger.sent.values())
@@ -106,9 +110,35 @@ class Campaign:
                 log.error("drain timed out after %.0f s: %d SOS unanswered, %d in the outbox, lost so far %s",
                           self.drain_timeout_s, fleet.unanswered(), rig.outbox_count(),
                           self.ledger.compare(held).lost[:5])
+                if fleet.unanswered() or rig.outbox_count():
+                    # Nothing lost yet, but a button still unanswered or an outbox that does not drain is
+                    # a system that stopped working (e.g. a deadlocked radio link): a failed check.
+                    self.fail(f"the system did not settle in {self.drain_timeout_s:.0f} s: {fleet.unanswered()} "
+                              f"SOS unanswered, {rig.outbox_count()} messages in the outbox")
             return self.ledger.compare(held)
         finally:
             fleet.pressing = pressing
+
+    def quiesce(self, timeout_s: float = 30.0) -> None:
+        """With the nodes quiet, wait until the newest frame they sent is at central: the gateway and
+        central take frames in order, so nothing sent before it is still on its way (a store about to be
+        destroyed on purpose would otherwise take an in-flight item with it, a loss the fault made)."""
+        last = None
+        while self.nodes.last_new != last:  # again if a step was sending as the nodes went quiet
+            last = self.nodes.last_new
+            if last is None:
+                return
+            kind, event = last
+
+            def arrived(kind: Kind = kind, event: EventId = event) -> bool:
+                held = self.rig.holdings()
+                return event in (held.readings if kind is Kind.READING else held.sos_events)
+
+            try:
+                wait_for(arrived, timeout_s, f"the nodes' newest {kind.value} {event} to reach central")
+            except RigError as exc:  # it may never come (the radio had no gateway then): go on, said
+                log.warning("%s", exc)
+                return
 
     def close_epoch(self) -> Verdict:
         """Drain, bank this epoch's verdict, and start the next epoch with nothing acknowledged."""

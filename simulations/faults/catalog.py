@@ -6,41 +6,40 @@ ledger: the campaign drains and compares. A fault may check its own promise too 
 noticed in time, a damaged file set aside) and say so with ``Campaign.fail``.
 """
 
-import errno
-import os
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from simulations.faults.campaign import Campaign
-from simulations.faults.damage import Damage, damage_sqlite
+from simulations.faults.clock_faults import gateway_clock_jump, node_clock_jump
 from simulations.faults.rig import RigError, wait_for
+from simulations.faults.storage_faults import (
+    central_db_damaged,
+    gateway_power_cut,
+    outbox_damaged,
+    outbox_disk_full,
+)
 
 Fault = Callable[[Campaign], None]
 
 
-def _random_moment(c: Campaign, longest_s: float = 1.5) -> None:
-    c.traffic(c.rng.uniform(0.05, longest_s))
-
-
 def gateway_kill9(c: Campaign) -> None:
     """kill -9 of the gateway, then a restart on the same outbox."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.signal_gateway(signal.SIGKILL)
     c.rig.start_gateway()
 
 
 def central_kill9(c: Campaign) -> None:
     """kill -9 of central, then a restart on the same database."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.signal_central(signal.SIGKILL)
     c.rig.start_central()
 
 
 def central_sigstop(c: Campaign) -> None:
     """Central frozen (SIGSTOP) for ``sigstop_s`` while traffic flows, then thawed."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.signal_central(signal.SIGSTOP)
     try:
         c.traffic(c.sigstop_s)
@@ -51,16 +50,37 @@ def central_sigstop(c: Campaign) -> None:
 
 def broker_kill9(c: Campaign) -> None:
     """kill -9 of Mosquitto (persistence on, but nothing saved since its last autosave), then a restart."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.kill_broker(signal.SIGKILL)
     c.traffic(c.rng.uniform(0.0, 1.0))
     c.rig.restart_broker()
     wait_for(c.rig.central_healthy, 120, "central to reconnect to the restarted broker")
 
 
+def broker_kill9_after_autosave(c: Campaign) -> None:
+    """kill -9 of Mosquitto after it autosaved QoS 1 messages queued for an absent central: it comes
+    back with that saved queue and delivers it (again, for some) when central returns, but without
+    what arrived after the save, which only the gateway's outbox still has."""
+    c.random_moment()
+    saved = c.rig.workdir / "broker" / "persistence" / "mosquitto.db"
+    duplicates = int(c.rig.central_stats().get("duplicates", 0))
+    c.rig.signal_central(signal.SIGINT)  # a clean goodbye: its persistent session queues from now on
+    away_since = time.time()
+    # Mosquitto writes its save to a new file and renames it: a fresh mtime is a save made since.
+    wait_for(lambda: saved.exists() and saved.stat().st_mtime > away_since + 0.2, 30,
+             "Mosquitto to autosave the queue of the absent central")
+    c.traffic(c.rng.uniform(0.0, c.timings.broker_autosave_s))
+    c.rig.kill_broker(signal.SIGKILL)
+    c.rig.restart_broker()
+    c.rig.start_central()
+    c.traffic(1.0)
+    # What central took for repeats (the saved queue again, the outbox's resends) and set aside.
+    c.measure("autosave_duplicates_absorbed", int(c.rig.central_stats().get("duplicates", 0)) - duplicates)
+
+
 def broker_restart(c: Campaign) -> None:
     """A clean broker restart (SIGTERM: persistence saved) in the middle of QoS 1 flows."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.kill_broker(signal.SIGTERM)
     c.rig.restart_broker()
     wait_for(c.rig.central_healthy, 120, "central to reconnect to the restarted broker")
@@ -69,7 +89,7 @@ def broker_restart(c: Campaign) -> None:
 def central_away_broker_overflows(c: Campaign) -> None:
     """Central stopped long enough that its broker session queues more than ``max_queued_messages``
     (Mosquitto drops the rest): the gateway's outbox must backfill what was never app-acked."""
-    _random_moment(c)
+    c.random_moment()
     dropped = _broker_drops(c)
     c.rig.signal_central(signal.SIGINT)
     queued = c.timings.broker_max_queued
@@ -113,7 +133,7 @@ def central_crash_after_publish(c: Campaign) -> None:
 
 def backhaul_cut(c: Campaign) -> None:
     """The backhaul drops every connection and refuses new ones for a while, then comes back."""
-    _random_moment(c)
+    c.random_moment()
     c.rig.backhaul.cut()
     c.traffic(c.rng.uniform(0.5, 3.0))
     c.rig.backhaul.restore()
@@ -121,106 +141,43 @@ def backhaul_cut(c: Campaign) -> None:
 
 def backhaul_blackhole(c: Campaign) -> None:
     """The backhaul swallows every byte and closes nothing (half-open): the gateway must notice within
-    1.5x its keepalive and hang up itself; then the link heals."""
-    _random_moment(c)
+    1.5x its keepalive, by its own report (the log line with the moment it noticed); then the link heals."""
+    c.random_moment()
     link, keepalive = c.rig.backhaul, c.timings.keepalive_s
-    start = time.monotonic()
+    started = time.time()  # the gateway reports the wall clock of the same machine
     link.blackhole = True
+
+    def noticed_since() -> list[float]:  # a line about an earlier loss may still be coming: not this one
+        return [t for t in c.rig.gateway_link_losses() if t >= started]
+
     try:
-        noticed = link.wait_client_hangup(start, timeout_s=keepalive * 4)
+        wait_for(lambda: bool(noticed_since()), keepalive * 4,
+                 f"the gateway to report the half-open backhaul (keepalive {keepalive} s)")
+    except RigError as exc:
+        c.fail(str(exc))
+        return
     finally:
         link.blackhole = False
-    if noticed is None:
-        c.fail(f"half-open backhaul not noticed within {keepalive * 4} s (keepalive {keepalive} s)")
-        return
+    noticed = noticed_since()[0] - started
     c.measure("half_open_detected_s", round(noticed, 2))
     if noticed > 1.5 * keepalive:
         c.fail(f"half-open backhaul noticed after {noticed:.1f} s, more than 1.5 x keepalive {keepalive} s")
 
 
-def _set_aside_files(c: Campaign, name: str) -> list[str]:
-    return sorted(p.name for p in c.workdir.glob(f"{name}.corrupt-*") if not p.name.endswith(("-wal", "-shm")))
-
-
-def _damage(c: Campaign, which: str) -> None:
-    # Quiet the nodes, drain and bank the verdict: what the damaged file held is then already at
-    # central (for the outbox) or was checked already (for central's database, whose content is gone).
-    c.nodes.pressing = False
-    try:
-        c.close_epoch()
-        how: Damage = c.rng.choice(["truncate", "bitflip"])
-        if which == "outbox":
-            before = _set_aside_files(c, c.rig.outbox.name)
-            c.rig.signal_gateway(signal.SIGINT)
-            what = damage_sqlite(c.rig.outbox, how, c.rng)
-            c.rig.start_gateway()
-            after = _set_aside_files(c, c.rig.outbox.name)
+def backhaul_flapping(c: Campaign) -> None:
+    """The backhaul flaps: down and up several times within seconds, each time either cut (connections
+    dropped) or blackholed (silent), as a failing radio link or a generator coming and going does."""
+    c.random_moment()
+    link = c.rig.backhaul
+    for _ in range(c.rng.randint(3, 7)):
+        if c.rng.random() < 0.5:
+            link.cut()
         else:
-            before = _set_aside_files(c, c.rig.central_db.name)
-            c.rig.signal_central(signal.SIGINT)
-            what = damage_sqlite(c.rig.central_db, how, c.rng)
-            c.rig.start_central()
-            after = _set_aside_files(c, c.rig.central_db.name)
-            said = c.rig.central_stats().get("database_set_aside")
-            if not said:
-                c.fail(f"central's /api/stats does not say its database was set aside ({what})")
-        if len(after) != len(before) + 1:
-            c.fail(f"{which} damaged ({what}) but not set aside at start")
-    finally:
-        c.nodes.pressing = True
-    c.traffic(c.rng.uniform(0.5, 1.5))  # the fresh file carries traffic again
-
-
-def outbox_damaged(c: Campaign) -> None:
-    """The gateway's outbox truncated or bit-flipped while the gateway was down."""
-    _damage(c, "outbox")
-
-
-def central_db_damaged(c: Campaign) -> None:
-    """Central's database truncated or bit-flipped while central was down."""
-    _damage(c, "central")
-
-
-def _disk_full_lines(c: Campaign) -> int:
-    return c.rig.log_text().count("the outbox's disk is full")
-
-
-def _fill(path: Path) -> None:
-    """Write zeros to ``path`` until its filesystem is full. Unbuffered on purpose: a buffered file
-    keeps what a failed flush could not write and raises ENOSPC again when it is closed."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        chunk = bytes(65536)
-        while True:
-            try:
-                os.write(fd, chunk)
-            except OSError as e:
-                if e.errno != errno.ENOSPC:
-                    raise
-                if len(chunk) == 1:
-                    return  # not one more byte fits: the disk is full
-                chunk = chunk[: len(chunk) // 2]  # fill the last partial blocks too
-    finally:
-        os.close(fd)
-
-
-def outbox_disk_full(c: Campaign) -> None:
-    """The gateway's outbox disk (a tmpfs) fills up while traffic flows, then space comes back: what
-    cannot be stored is refused (logged, counted), no button is ACKed for it, service resumes alone."""
-    if c.timings.outbox_disk_bytes is None:
-        raise RigError("outbox_disk_full needs a rig with RigTimings(outbox_disk_bytes=...)")
-    _random_moment(c)
-    filler = c.rig.outbox_disk() / "filler"
-    said = _disk_full_lines(c)
-    _fill(filler)
-    try:
-        c.traffic(c.rng.uniform(2.0, 4.0))
-    finally:
-        filler.unlink()
-    # Not every full disk makes a write fail: SQLite reuses the WAL's space once checkpointed, so a
-    # short spell may store everything. The promise is in the ledger (no ACK for what was not stored,
-    # service back alone); how often the gateway had to refuse is a measure, not a check.
-    c.measure("disk_full_refusal_lines", _disk_full_lines(c) - said)
+            link.blackhole = True
+        c.traffic(c.rng.uniform(0.2, 2.0))
+        link.blackhole = False
+        link.restore()
+        c.traffic(c.rng.uniform(0.2, 2.0))
 
 
 FAULTS: dict[str, Fault] = {
@@ -228,17 +185,26 @@ FAULTS: dict[str, Fault] = {
     "central_kill9": central_kill9,
     "central_sigstop": central_sigstop,
     "broker_kill9": broker_kill9,
+    "broker_kill9_after_autosave": broker_kill9_after_autosave,
     "broker_restart": broker_restart,
     "central_crash_after_commit": central_crash_after_commit,
     "central_crash_after_publish": central_crash_after_publish,
     "backhaul_cut": backhaul_cut,
     "backhaul_blackhole": backhaul_blackhole,
+    "backhaul_flapping": backhaul_flapping,
     "outbox_damaged": outbox_damaged,
     "central_db_damaged": central_db_damaged,
     "outbox_disk_full": outbox_disk_full,
     "central_away_broker_overflows": central_away_broker_overflows,
+    "gateway_power_cut": gateway_power_cut,
+    "node_clock_jump": node_clock_jump,
+    "gateway_clock_jump": gateway_clock_jump,
 }
 """Every fault by name, in the order ``--quick`` runs them."""
 
-NEEDS_OUTBOX_DISK = frozenset({"outbox_disk_full"})
-"""Faults run on a rig of their own, whose gateway keeps its outbox on a small tmpfs."""
+RIG_OF: dict[str, str] = {"outbox_disk_full": "disk", "gateway_power_cut": "power"}
+"""Faults run on a rig of their own: "disk" keeps the gateway's outbox on a small tmpfs, "power" on
+a filesystem that loses unsynced writes. Every other fault runs on the "main" rig."""
+
+NEEDS_OUTBOX_DISK = frozenset(RIG_OF)
+"""Faults that do not run on the main rig."""

@@ -37,6 +37,8 @@ class VirtualFleet:
         self._unanswered: dict[int, tuple[EventId, bytes, float]] = {}
         self.rig: Rig | None = None
         self.pressing = True  # False during a drain: buttons only resend, sensors are quiet
+        self.clock_offset_s = 0  # how far the nodes' clocks are off (node_clock_jump)
+        self.last_new: tuple[Kind, EventId] | None = None  # the newest reading or SOS put on the air
 
     # --- radio side ------------------------------------------------------------------------------
 
@@ -69,7 +71,7 @@ class VirtualFleet:
     def _next(self, rec: NodeRecord, payload: frames.WaterLevel | frames.Sos) -> tuple[EventId, bytes]:
         seq = self._seq.get(rec.node_id, 0)
         self._seq[rec.node_id] = seq + 1
-        frame = frames.Frame(rec.node_id, BOOT_EPOCH, seq, 1_764_000_000 + seq, payload)
+        frame = frames.Frame(rec.node_id, BOOT_EPOCH, seq, int(time.time()) + self.clock_offset_s, payload)
         return frame.event_id, frames.encode(frame, rec.key)
 
     def _send(self, node_id: int, data: bytes) -> None:
@@ -102,6 +104,7 @@ class VirtualFleet:
             kind = Kind.READING
         self._ledger.sent_item(kind, event)  # before the air: a frame half-sent may still arrive
         self._send(event[0], data)
+        self.last_new = (kind, event)
 
     def run(self, stop: threading.Event, interval_s: float = 0.01) -> None:
         """Step until ``stop``."""

@@ -8,6 +8,7 @@ its outbox file.
 """
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +27,7 @@ from floodmesh.broker import RunningBroker, free_port, start_broker
 from protocol import frames
 from simulations.backhaul import BackhaulLink
 from simulations.faults.ledger import EventId, Holdings
+from simulations.faults.power_loss_fs import PowerLossDisk
 from simulations.meshtastic_radio import SimulatedMeshtasticRadio, TransmitHook
 
 WARD, GATEWAY = "19813", "gw-19813"
@@ -36,6 +39,10 @@ RADIO_NODE_NUM = 0x0F000001
 # central or the gateway would look like a hang. SIG_DFL (unlike a handler) survives exec.
 _FLOODMESH = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
               "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-m", "floodmesh"]
+
+
+# The gateway's own report of a lost backhaul, with the moment it noticed (gateway/service.py).
+_LINK_LOST = re.compile(r"gateway \S+: lost the broker \S+ at (\S+);")
 
 
 class RigError(RuntimeError):
@@ -56,6 +63,12 @@ class RigTimings:
     # What Mosquitto keeps for an offline central: low, so that a central away for seconds overflows it
     # and the gateway's outbox must backfill what the broker dropped (central_away_broker_overflows).
     broker_max_queued: int = 300
+    # How often Mosquitto saves its persistence file: a broker killed -9 comes back with the sessions and
+    # queued QoS 1 messages of its last save (broker_kill9_after_autosave replays them into central).
+    broker_autosave_s: int = 1
+    # When set, the gateway's outbox directory is a FUSE filesystem that loses every write not yet
+    # fsynced when its power is cut (gateway_power_cut); its disk survives restarts.
+    outbox_power_loss: bool = False
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
@@ -69,15 +82,15 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s:
 
 def read_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` from the SQLite file ``db`` opened read-only ([] if absent or unreadable now)."""
-    if not db.exists():
-        return []
     try:
+        if not db.exists():
+            return []
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         try:
             return [tuple(r) for r in conn.execute(sql)]
         finally:
             conn.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):  # OSError: a power-loss mount between its cut and its remount
         return []
 
 
@@ -95,13 +108,21 @@ class Rig:
         self.registry.save(self.registry_path)
         self.central_db = workdir / "central.db"
         self.outbox_dir = workdir / "outbox-disk" if timings.outbox_disk_bytes else workdir
+        self.power_disk: PowerLossDisk | None = None
+        if timings.outbox_power_loss:
+            self.outbox_dir = workdir / "outbox-power"
+            self.power_disk = PowerLossDisk(workdir / "outbox-power-disk", self.outbox_dir)
         self.outbox_dir.mkdir(exist_ok=True)
         self.api_port = free_port()
+        self.gateway_clock_file = workdir / "gateway-clock-offset-s"  # seconds the gateway's clock is off
+        self.gateway_clock_file.write_text("0")
         self.broker = self._start_broker(port=0)
         self.broker.add_gateway(WARD, GATEWAY)
         self.backhaul = BackhaulLink(self.broker.host, self.broker.port)
         self.radio = SimulatedMeshtasticRadio(RADIO_NODE_NUM, on_transmit=on_transmit)
         self._log = (workdir / "processes.log").open("ab")
+        if self.power_disk is not None:
+            self.power_disk.log = self._log
         self.central: subprocess.Popen[bytes] | None = None
         self.gateway: subprocess.Popen[bytes] | None = None
         self.stop_timeout_s = 20.0
@@ -116,7 +137,8 @@ class Rig:
 
     def _start_broker(self, port: int) -> RunningBroker:
         return start_broker(self.workdir / "broker", prefer="mosquitto", port=port, persistence=True,
-                            max_queued_messages=self.timings.broker_max_queued)
+                            max_queued_messages=self.timings.broker_max_queued,
+                            autosave_interval_s=self.timings.broker_autosave_s)
 
     def kill_broker(self, sig: signal.Signals = signal.SIGKILL) -> None:
         """End the broker with ``sig`` (SIGKILL: no persistence save; SIGTERM: a clean restart)."""
@@ -209,7 +231,9 @@ class Rig:
             mount = 'mount -t tmpfs -o size="$1" floodmesh-outbox "$2" && shift 2 && exec "$@"'
             namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, "sh",
                          str(t.outbox_disk_bytes), str(self.outbox_dir)]
-        return [*namespace, *_FLOODMESH, "gateway", "--ward", WARD, "--gateway", GATEWAY,
+        # Through clock_skew: its wall clock jumps when gateway_clock_file says so (gateway_clock_jump).
+        skewed = [sys.executable, "-m", "simulations.faults.clock_skew", str(self.gateway_clock_file)]
+        return [*namespace, *skewed, "gateway", "--ward", WARD, "--gateway", GATEWAY,
                 *self.broker.cli_args(GATEWAY, host="127.0.0.1", port=self.backhaul.port),
                 "--radio", f"tcp:{self.radio.host}:{self.radio.port}", "--registry", str(self.registry_path),
                 "--outbox", str(self.outbox_dir / "outbox.db"), "--keepalive-s", str(t.keepalive_s),
@@ -217,7 +241,9 @@ class Rig:
                 "--autonomy-after-s", str(t.autonomy_after_s)]
 
     def start_gateway(self) -> None:
-        """Start the gateway and wait for its radio handshake."""
+        """Start the gateway and wait for its radio handshake (its power-loss disk mounted first)."""
+        if self.power_disk is not None:
+            self.power_disk.mount()
         self.gateway = self._spawn(self.gateway_cmd(), None)
         if not self.radio.connected.wait(60):
             raise RigError(f"gateway never completed the radio handshake; see {self._log.name}")
@@ -231,6 +257,13 @@ class Rig:
         self._wait_or_abort(process, "gateway", sig)
         wait_for(lambda: not self.radio.connected.is_set(), 30, "the radio to lose its client")
 
+    def power_cut(self) -> None:
+        """The gateway's power goes: its disk keeps only what was fsynced, and the gateway dies."""
+        if self.power_disk is None:
+            raise RigError("a power cut needs a rig with RigTimings(outbox_power_loss=True)")
+        self.power_disk.cut()  # first the disk: nothing the gateway does afterwards reaches it
+        self.signal_gateway(signal.SIGKILL)
+
     def ensure_running(self) -> None:
         """After a fault that went wrong: whatever is down (broker, central, gateway) is started again."""
         if self.broker.process.poll() is not None:
@@ -243,6 +276,10 @@ class Rig:
             self.gateway = None
         if self.gateway is None:
             self.start_gateway()
+
+    def gateway_link_losses(self) -> list[float]:
+        """When the gateway said it lost the broker (its own log lines, as Unix times), oldest first."""
+        return [datetime.fromisoformat(m).timestamp() for m in _LINK_LOST.findall(self.log_text())]
 
     # --- what the stores hold --------------------------------------------------------------------
 
@@ -298,6 +335,8 @@ class Rig:
                 proc.kill()
                 proc.wait(timeout=30)
         self.gateway = self.central = None
+        if self.power_disk is not None:
+            self.power_disk.close()
         self.radio.close()
         self.backhaul.close()
         self.broker.stop()

@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,7 +119,11 @@ def test_kill_9_at_random_moments_loses_nothing_handed_over(
             stop = threading.Event()
             streamer = threading.Thread(target=stream.run, args=(stop,))
             streamer.start()
-            time.sleep(rng.uniform(0.0, 0.6))
+            # The kill lands after a random number of frames went to the gateway (not after a random
+            # time, which a loaded machine would fill with nothing): always mid-flow, from the first frame.
+            due = len(stream.written) + rng.randint(1, 200)
+            wait_until(lambda due=due, streamer=streamer: len(stream.written) >= due or not streamer.is_alive(),
+                       timeout_s=60, what="frames streamed to the gateway before its kill")
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             stop.set()

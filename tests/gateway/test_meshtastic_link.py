@@ -4,13 +4,14 @@ real process on either."""
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from floodmesh.broker import RunningBroker, settings_fields
-from gateway.radio.base import IncomingText
+from gateway.radio.base import IncomingText, RadioPacket
 from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
 from gateway.service import GatewayService, GatewaySettings
 from protocol import frames, topics
@@ -18,6 +19,7 @@ from protocol.envelopes import Downlink, Uplink
 from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
 from protocol.registry import NodeRecord, NodeRegistry
 from simulations.meshtastic_radio import SimulatedMeshtasticRadio
+from simulations.meshtastic_radio.radio import MAX_TX_QUEUE
 from tests.mqtt_peer import MqttPeer, wait_until
 
 pytestmark = pytest.mark.integration
@@ -208,3 +210,48 @@ def test_pki_proof_and_addressing_of_texts_come_through_the_meshtastic_client(
 def _gateway_flags(broker: RunningBroker) -> list[str]:
     broker.add_gateway(WARD, GW)
     return broker.cli_args(GW)
+
+
+@pytest.mark.timeout(60)  # a deadlocked link cannot even be closed: the test would hang, not fail
+def test_downlinks_that_fill_the_radios_queue_while_a_frame_arrives_do_not_deadlock_the_link(
+    radio: SimulatedMeshtasticRadio,
+) -> None:
+    # Found by the fault campaign: the meshtastic client waits for room in the radio's TX queue, and only
+    # its reader thread makes room (the radio's QueueStatus answers). A sender that waited while holding
+    # the link's lock, and a reader that needed that lock to hand over the next frame, left the gateway
+    # deaf and mute for good. Here the reader is held on the first frame while the downlinks use up the
+    # radio's queue (16), so that the second frame reaches the reader before the radio's answers do.
+    got: list[bytes] = []
+    in_first, queue_used_up = threading.Event(), threading.Event()
+
+    def on_packet(packet: RadioPacket) -> None:
+        got.append(packet.frame)
+        if len(got) == 1:
+            in_first.set()
+            queue_used_up.wait(10)
+
+    link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
+    link.start(on_packet)
+    try:
+        wait_until(lambda: link.state == "up", what="the radio handshake")
+        link.send(BUTTON, _sos(99))  # the radio's answer tells the client how big its queue is
+        wait_until(lambda: link._iface is not None and link._iface.queueStatus is not None,
+                   what="the radio's first queue status")
+        radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(0))
+        radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(1))
+        assert in_first.wait(10)
+        sent = threading.Event()
+
+        def burst() -> None:
+            for n in range(MAX_TX_QUEUE + 8):
+                if link._iface is not None and link._iface.queueStatus.free <= 0:
+                    queue_used_up.set()
+                link.send(BUTTON, _sos(100 + n))
+            sent.set()
+
+        threading.Thread(target=burst, daemon=True).start()
+        wait_until(sent.is_set, timeout_s=30, what="every downlink handed to the radio")
+        wait_until(lambda: len(got) == 2, what="the second frame heard")
+    finally:
+        queue_used_up.set()
+        link.close()

@@ -9,8 +9,8 @@ import pytest
 
 from floodmesh.broker import find_mosquitto
 from simulations.faults.campaign import Campaign
-from simulations.faults.catalog import outbox_disk_full
 from simulations.faults.rig import RigTimings
+from simulations.faults.storage_faults import outbox_disk_full
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

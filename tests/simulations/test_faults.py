@@ -32,7 +32,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Campaign]:
     running.stop()
 
 
-@pytest.mark.parametrize("fault", [f for f in FAULTS if f not in NEEDS_OUTBOX_DISK])  # disk: its own test
+@pytest.mark.parametrize("fault", [f for f in FAULTS if f not in NEEDS_OUTBOX_DISK])  # disk, power: own tests
 def test_fault_leaves_nothing_lost_duplicated_or_unexpected(campaign: Campaign, fault: str) -> None:
     before, failed_before = campaign.verdict.acknowledged, len(campaign.failures)
     FAULTS[fault](campaign)
