@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
-
 from central.cases.deadlines import Deadlines
 from central.cases.intake import CaseIntake
 from central.cases.ledger import CaseLedger, Escalation
@@ -34,7 +32,7 @@ from central.ingest.downlink import DownlinkEncoder
 from central.ingest.gateway_status import StatusRefused, read_status
 from central.ingest.level_uplinks import LevelUplinks
 from central.ingest.levels import LevelIngest
-from central.ingest.verification import Heard, Rejected, UplinkVerifier, parse_uplink
+from central.ingest.verification import SIGNAL_DROPPED, Heard, Rejected, UplinkVerifier, parse_batch, parse_uplink
 from central.store.base import CentralStore
 from central.store.records import NodeHealth, iso
 from central.store.telemetry import LevelPoint, TelemetryStore
@@ -178,12 +176,14 @@ class UplinkProcessor:
             self._case_events(tx, parsed, payload, now, acks, out)
             return
         try:
-            uplink = parse_uplink(payload)
+            uplink, signal_dropped = parse_uplink(payload)
         except Rejected as exc:
             self._reject(tx, exc, topic, out)
             if exc.msg_id is not None:
                 acks.refuse(parsed.ward, parsed.gateway, exc.msg_id, exc.reason)
             return
+        if signal_dropped:
+            tx.count_rejection(SIGNAL_DROPPED)
         self._accept(tx, parsed, uplink, now, acks, out, check_kind=True)
 
     def _status(self, tx: StoreTx, parsed: topics.Topic, payload: bytes, now: datetime, out: BatchResult) -> None:
@@ -199,14 +199,21 @@ class UplinkProcessor:
     ) -> None:
         """A gateway draining its outbox sends many frames per message: each is one uplink."""
         try:
-            batch = UplinkBatch.model_validate_json(payload)
-        except ValidationError as exc:
-            self._reject(tx, Rejected("invalid_envelope", None, f"batch: {exc.error_count()} errors"), parsed.leaf, out)
+            batch = parse_batch(payload)
+        except Rejected as exc:
+            self._reject(tx, exc, topic, out)
             return
+        for msg_id in batch.refused:
+            self._reject(tx, Rejected("invalid_envelope", msg_id, "an item of a batch"), topic, out)
+            acks.refuse(parsed.ward, parsed.gateway, msg_id, "invalid_envelope")
+        for _ in range(batch.unreadable):
+            self._reject(tx, Rejected("invalid_envelope", None, "an item of a batch without a msg_id"), topic, out)
+        for _ in range(batch.signal_dropped):
+            tx.count_rejection(SIGNAL_DROPPED)
         for index, item in enumerate(batch.items):
             if index and budget.spent():
                 # The rest of this message waits behind the SOS, as one message again (its own envelope).
-                rest = batch.model_copy(update={"items": batch.items[index:]})
+                rest = UplinkBatch(gateway=batch.gateway, ward=batch.ward, items=batch.items[index:])
                 out.left.insert(0, (topic, rest.model_dump_json().encode()))
                 return
             uplink = Uplink.model_construct(

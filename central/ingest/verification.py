@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from protocol import frames, topics
-from protocol.envelopes import Uplink
+from protocol.envelopes import Uplink, UplinkBatch, UplinkItem
 from protocol.registry import NodeRecord, NodeRegistry
 
 
@@ -42,12 +42,84 @@ def recover_msg_id(payload: bytes) -> int | None:
     return msg_id if isinstance(msg_id, int) and not isinstance(msg_id, bool) and msg_id >= 1 else None
 
 
-def parse_uplink(payload: bytes) -> Uplink:
-    """The Uplink envelope of one single-frame message; raises Rejected."""
+# What the gateway's radio measured of the signal, not what the node said: out of range, it is dropped
+# and counted, never a reason to refuse the frame (which may be a resident's SOS).
+_SIGNAL_FIELDS = frozenset({"rssi", "snr"})
+SIGNAL_DROPPED = "signal_out_of_range"
+
+
+def _without_bad_signal(raw: object, exc: ValidationError) -> dict[str, object] | None:
+    """``raw`` without its signal measurements if they are all that is wrong with it, else None."""
+    errors = exc.errors()
+    if not isinstance(raw, dict) or not errors or any(not e["loc"] or e["loc"][0] not in _SIGNAL_FIELDS
+                                                      for e in errors):
+        return None
+    return {k: v for k, v in raw.items() if k not in _SIGNAL_FIELDS}
+
+
+def parse_uplink(payload: bytes) -> tuple[Uplink, bool]:
+    """The Uplink envelope of one single-frame message, and whether its signal measurements were dropped
+    (out of range); raises Rejected."""
     try:
-        return Uplink.model_validate_json(payload)
+        return Uplink.model_validate_json(payload), False
     except ValidationError as exc:
+        try:
+            fixed = _without_bad_signal(json.loads(payload), exc)
+        except ValueError:
+            fixed = None
+        if fixed is None:
+            raise Rejected("invalid_envelope", recover_msg_id(payload), f"{exc.error_count()} errors") from exc
+    try:
+        return Uplink.model_validate(fixed), True
+    except ValidationError as exc:  # pragma: no cover - the other fields were valid a moment ago
         raise Rejected("invalid_envelope", recover_msg_id(payload), f"{exc.error_count()} errors") from exc
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """An ``up/batch`` envelope judged item by item, so one bad item never holds back the frames beside it."""
+
+    gateway: str
+    ward: str
+    items: list[UplinkItem]  # the readable items (signal measurements dropped where out of range)
+    signal_dropped: int  # items kept without their out-of-range rssi/snr
+    refused: list[int]  # msg ids of items that can never be read: refused back, one by one
+    unreadable: int  # items so broken that not even their msg id can be read
+
+
+def parse_batch(payload: bytes) -> ParsedBatch:
+    """Each item of an ``up/batch`` message on its own; raises Rejected if the envelope itself is unreadable."""
+    try:
+        batch = UplinkBatch.model_validate_json(payload)
+        return ParsedBatch(batch.gateway, batch.ward, list(batch.items), 0, [], 0)
+    except ValidationError as exc:
+        whole = exc
+    try:
+        raw = json.loads(payload)
+    except ValueError as exc:
+        raise Rejected("invalid_envelope", None, "batch: not JSON") from exc
+    items = raw.get("items") if isinstance(raw, dict) else None
+    gateway, ward = (raw.get("gateway"), raw.get("ward")) if isinstance(raw, dict) else (None, None)
+    if not isinstance(items, list) or not isinstance(gateway, str) or not isinstance(ward, str):
+        raise Rejected("invalid_envelope", None, f"batch: {whole.error_count()} errors")
+    good: list[UplinkItem] = []
+    dropped, refused, unreadable = 0, [], 0
+    for item in items:
+        try:
+            good.append(UplinkItem.model_validate(item))
+            continue
+        except ValidationError as exc:
+            fixed = _without_bad_signal(item, exc)
+        if fixed is not None:
+            good.append(UplinkItem.model_validate(fixed))
+            dropped += 1
+            continue
+        msg_id = recover_msg_id(json.dumps(item).encode())
+        if msg_id is None:
+            unreadable += 1
+        else:
+            refused.append(msg_id)
+    return ParsedBatch(gateway, ward, good, dropped, refused, unreadable)
 
 
 class UplinkVerifier:
