@@ -12,22 +12,26 @@ hears), and an officer's texts take a one-way delay drawn from the officer's rad
 import math
 import multiprocessing
 import random
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from simulations.hue2023.coverage import plan_relays
 from simulations.hue2023.timeline import STATION_OF_WARD, Timeline
+from simulations.mesh.flooding import FirmwareTiming
 from simulations.mesh.metrics import covered_nodes, utilisation_series
 from simulations.mesh.model import FloodmeshBehaviour, MeshModel, Reception, Transmission
 from simulations.mesh.packet import Packet
-from simulations.mesh.physics import REGIONS
-from simulations.mesh.topology import MeshNode, Topology, physical_links, ward_topology
+from simulations.mesh.physics import PRESETS, REGIONS
+from simulations.mesh.topology import LinkTable, MeshNode, Topology, physical_links, ward_topology
 from simulations.mesh.traffic import OFFICIAL_COMMAND_BYTES, SOS_BYTES, WATER_LEVEL_BYTES
 from simulations.ward_sites import WardShapes, load_stations
 
 GATEWAY_NODE = 1
 OFFICER_NODE = 50
 SENSOR_BASE, RELAY_BASE, BUTTON_BASE = 100, 500, 1000
-KM2_PER_RELAY = 8.0  # roof-top relays a ward deploys: one per ~8 km² (at least 2)
+KM2_PER_RELAY = 8.0  # roof-top relays a ward deploys: one per ~8 km² (at least 2), then coverage.py's
+PRESET = "LONG_FAST"  # Meshtastic's default, which the model runs
 # A button unanswered after this many sends (~40 min: 5, 10, 20, 40 s then every minute) stops in the
 # model. The firmware keeps trying; the cap bounds the run time (a button out of reach would otherwise
 # flood its neighbourhood every minute for days) and is reported.
@@ -52,7 +56,7 @@ class WardAir:
 
     ward: str
     nodes: int
-    relays: int
+    relays: int  # roof-top relays, those the coverage survey added included
     covered_buttons_ratio: float
     heard: list[Heard] = field(default_factory=list)
     first_sent_s: dict[str, float] = field(default_factory=dict)  # ref -> first transmission
@@ -63,6 +67,7 @@ class WardAir:
     channel_util: list[tuple[float, float]] = field(default_factory=list)  # at the gateway, (t, 0..1)
     collision_rate: float = 0.0
     frames_sent: int = 0
+    relays_for_coverage: int = 0  # of ``relays``, those the coverage survey added (coverage.py)
 
     def first_heard(self, ref: str) -> Heard | None:
         """The gateway's first reception of ``ref`` (any of its retries)."""
@@ -90,8 +95,9 @@ def reading_ref(ward: str, sensor: int, seq: int) -> str:
     return f"wl:{ward}:{sensor}:{seq}"
 
 
-def ward_mesh(timeline: Timeline, ward: str) -> Topology:
-    """The ward's radios: gateway, buttons in homes, gauges at the station, the officer, roof-top relays."""
+def ward_mesh(timeline: Timeline, ward: str) -> tuple[Topology, int]:
+    """The ward's radios (gateway, buttons in homes, gauges at the station, the officer, roof-top relays)
+    and how many relays the coverage survey added to reach every home."""
     cfg = timeline.config
     sensors = cfg.sensors_per_station if _station_ward(ward) else 0
     base = ward_topology(ward, buttons=timeline.buttons_per_ward[ward], sensors=sensors, handhelds=1, seed=cfg.seed)
@@ -100,9 +106,15 @@ def ward_mesh(timeline: Timeline, ward: str) -> Topology:
     rng = random.Random(f"hue2023-relays:{ward}:{cfg.seed}")
     relays = tuple(MeshNode(RELAY_BASE + i, "relay", *shapes.random_point(ward, rng), 12.0, 14.0, "router", 3.0)
                    for i in range(max(2, math.ceil(km2 / KM2_PER_RELAY))))
-    nodes = base.nodes + relays
-    links = physical_links(nodes, REGIONS["VN"], base.terrain, random.Random(f"hue2023-links:{ward}:{cfg.seed}"))
-    return Topology(ward, nodes, links, base.region, base.terrain)
+
+    def links_for(nodes: Sequence[MeshNode]) -> LinkTable:
+        return physical_links(nodes, REGIONS["VN"], base.terrain, random.Random(f"hue2023-links:{ward}:{cfg.seed}"))
+
+    buttons = [n.node_id for n in base.nodes if n.kind == "button"]
+    nodes, links, added = plan_relays(base.nodes + relays, links_for, GATEWAY_NODE, buttons,
+                                       PRESETS[PRESET].sensitivity_dbm, FirmwareTiming().default_hop_limit + 1,
+                                       RELAY_BASE + len(relays))
+    return Topology(ward, nodes, links, base.region, base.terrain), added
 
 
 def _station_ward(ward: str) -> bool:
@@ -132,14 +144,14 @@ def _transmissions(timeline: Timeline, ward: str, topology: Topology) -> list[Tr
 def run_ward(timeline: Timeline, ward: str, extra_loss: float = 0.25) -> WardAir:
     """Run the ward's mesh over the window (plus a tail for late retries) and keep what the gateway heard."""
     cfg = timeline.config
-    topology = ward_mesh(timeline, ward)
+    topology, survey_relays = ward_mesh(timeline, ward)
     heard: list[Heard] = []
 
     def on_reception(r: Reception) -> None:
         if r.node == GATEWAY_NODE and r.kind in ("sos", "telemetry", "text"):
             heard.append(Heard(r.ref, r.at_s, r.hops, r.snr_db))
 
-    model = MeshModel(topology, seed=cfg.seed, extra_loss=extra_loss, on_reception=on_reception,
+    model = MeshModel(topology, seed=cfg.seed, preset=PRESET, extra_loss=extra_loss, on_reception=on_reception,
                       behaviour=FloodmeshBehaviour(sos_max_sends=SOS_MAX_SENDS))
     off = {BUTTON_BASE + p.button: p.at_s for p in timeline.power_losses if p.ward == ward}
     _power_losses(model, off)
@@ -147,7 +159,9 @@ def run_ward(timeline: Timeline, ward: str, extra_loss: float = 0.25) -> WardAir
         if tx.at_s < off.get(tx.origin, math.inf):
             model.submit(tx)
     model.run(cfg.duration_s + TAIL_S)
-    return _collect(model, ward, topology, heard)
+    air = _collect(model, ward, topology, heard)
+    air.relays_for_coverage = survey_relays
+    return air
 
 
 def _power_losses(model: MeshModel, off: dict[int, float]) -> None:

@@ -146,6 +146,8 @@ def summarise(timeline: Timeline, airs: dict[str, WardAir], ledger: ScenarioLedg
         "sos_delivered_ratio_covered_buttons": round(len([v for v in delivered if v.covered])
                                                       / max(1, len([v for v in views if v.covered])), 4),
         "covered_buttons_ratio": round(covered, 4),
+        "relays": sum(a.relays for a in airs.values()),
+        "relays_for_coverage": sum(a.relays_for_coverage for a in airs.values()),
         "sos_to_central_ratio": round(len(to_central) / max(1, n), 4),
         "sos_to_central_of_delivered": round(len(to_central) / max(1, len(delivered)), 4),
         "local_ack_30s_ratio": round(len(local_in_time) / max(1, len(isolated_heard)), 4),
