@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from gateway.config import GatewaySettings as GatewaySettings  # re-exported: its home until settings moved
 from gateway.directory import DirectoryCache
 from gateway.outbox import PRIORITY_EMERGENCY, InboundFrame, Outbox, is_disk_full
+from gateway.outbox_flusher import OutboxFlusher
 from gateway.publisher import UplinkPublisher
 from gateway.radio.base import RadioLink, RadioPacket
 from gateway.radio.transmit_queue import TransmitQueue
@@ -30,7 +31,7 @@ from gateway.status_report import StatusReport
 from gateway.verifier import FrameVerifier
 from gateway.ward_cases import WardCaseBook
 from gateway.ward_mode import WardMode
-from gateway.worker_events import Event, Link, Mqtt, Text, urgent_first
+from gateway.worker_events import Durable, Event, Link, Mqtt, Text, urgent_first
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame, FrameError
@@ -54,7 +55,9 @@ class GatewayService:
         self._events: queue.Queue[Event] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._outbox = Outbox(settings.outbox_path, settings.outbox_capacity)
+        self._outbox = Outbox(settings.outbox_path, settings.outbox_capacity, lazy_sync=True)
+        self._flusher = OutboxFlusher(self._outbox, lambda: self._events.put(Durable()),
+                                      name=f"outbox-flusher-{settings.gateway_id}")
         self._guard = ReplayGuard(self._outbox.seen())
         self._last_downlink: dict[int, bytes] = {}
         self._connected = False
@@ -98,6 +101,7 @@ class GatewayService:
 
     def start(self) -> None:
         """Connect to the broker, start the worker, start listening to the radio."""
+        self._flusher.start()
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.settings.gateway_id}", daemon=True)
         self._thread.start()
         self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=self.settings.mqtt_keepalive_s())
@@ -112,6 +116,7 @@ class GatewayService:
         if self._thread is not None:
             self._thread.join(timeout=10)
         release(self._client)
+        self._flusher.close()
         self._outbox.close()
 
     def stats(self) -> dict[str, object]:
@@ -246,8 +251,9 @@ class GatewayService:
                 self._from_central_surviving_full_disk(ev)
             elif isinstance(ev, Text):
                 self.ward.on_text(ev.heard)
-            else:
+            elif isinstance(ev, Link):
                 self._link_changed(ev.connected)
+            # Durable: only wakes the worker, whose pump then publishes what became durable
         if inbound:
             stored, refused = self._outbox.add_making_room([f for f, _ in inbound], self._guard.newest())
             self.counts["stored"] += len(stored)

@@ -32,7 +32,12 @@ class Link:
     connected: bool
 
 
-Event = RadioPacket | Mqtt | Text | Link
+@dataclass(frozen=True)
+class Durable:
+    """The outbox's flusher made more of it durable: telemetry waiting for that may be published."""
+
+
+Event = RadioPacket | Mqtt | Text | Link | Durable
 
 
 def urgent_first(events: list[Event]) -> tuple[list[Event], list[Event]]:
