@@ -212,7 +212,7 @@ def _measure(workdir: Path, n: int, loads: list[int], plot: Path | None) -> dict
             series[name], phases[name] = r.phase(buttons, f"under {load_per_s:,} readings/s", load_per_s)
         print("sos_latency: broker round trips (3 of 3)", file=sys.stderr, flush=True)
         rtt_runs.append(broker_round_trips(r.broker, WARD, n))
-        work = r.rules_work() if loads else {}
+        work = {"load_readings": r.readings_sent, **r.rules_work()} if loads else {}
         broker_kind = r.broker.kind
     finally:
         gc.unfreeze()
