@@ -48,8 +48,8 @@ WARD, GATEWAY = "19813", "gw-19813"
 GATEWAY_RADIO = 0x0F000001
 SENSORS = 50  # spread over central's stations
 # 10 SOS a second from one ward: ten times the worst hour Huế's IOC has seen, and slow enough that the
-# SOS do not queue behind each other's fsyncs (each costs the gateway three and central one; at 50 a
-# second the idle p50 doubles). The telemetry is the load being measured, not the SOS.
+# SOS do not queue behind each other's fsyncs (each costs the gateway one on its path and central one).
+# The telemetry is the load being measured, not the SOS.
 SOS_INTERVAL_S = 0.1
 WARM_UP_SOS = 5
 LOAD_WARM_UP_S = 1.0  # load runs this long before the first measured SOS
@@ -83,6 +83,7 @@ def _load_duration_s(sos: int) -> float:
 
 
 def _loads() -> list[int]:
+    """The loads to measure under, in readings/s (``FLOODMESH_BENCH_SOS_LOADS``)."""
     raw = os.environ.get("FLOODMESH_BENCH_SOS_LOADS", "2000,5000")
     try:
         return [int(x) for x in raw.split(",") if x.strip()]
@@ -131,6 +132,7 @@ class _Run:
         self.readings = [(b.node_id, b.frame) for b in qc_passing_readings(self.registry, total)] if total else []
 
     def start_processes(self) -> None:
+        """Central, the gateway on the simulated radio, and the stage observers; returns once all run."""
         self.central = start_central(self.broker, self.workdir, self.workdir / "nodes.json", self.log)
         self.api = self.central.api
         self.gateway = start_gateway(self.broker, WARD, GATEWAY, f"tcp:{self.radio.host}:{self.radio.port}",
@@ -170,9 +172,11 @@ class _Run:
         return {"stages_ms": self.stages.breakdown(self.probe.injected_at(ids), self.probe.acked_at)}
 
     def rules_work(self) -> dict[str, int]:
+        """How many of the load's readings passed QC and ran the flood rules (all, or this raises)."""
         return rules_work(central_stats(self.api), self.readings_sent)
 
     def stop(self) -> None:
+        """Stop everything that was started."""
         self.stages.stop()
         for child in (self.gateway, self.central):
             if child is not None:
