@@ -6,7 +6,6 @@ events, so neither blocks on SQLite nor calls back into its own client.
 
 import json
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -31,7 +30,7 @@ from gateway.status_report import StatusReport
 from gateway.verifier import FrameVerifier
 from gateway.ward_cases import WardCaseBook
 from gateway.ward_mode import WardMode
-from gateway.worker_events import Durable, Event, Link, Mqtt, Text, urgent_first
+from gateway.worker_events import Durable, Event, Link, Mqtt, Text, WorkerQueue, urgent_first
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame, FrameError
@@ -55,8 +54,7 @@ class GatewayService:
         self._radio = radio
         self._tx = TransmitQueue(radio, name=f"radio-tx-{settings.gateway_id}")  # the worker never waits on the radio
         self._verifier = FrameVerifier(registry)
-        self._events: queue.Queue[Event] = queue.Queue()
-        self._backlog: list[Event] = []  # taken from the queue while looking for an SOS, not yet handled
+        self._events = WorkerQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._outbox = Outbox(settings.outbox_path, settings.outbox_capacity, lazy_sync=True)
@@ -202,7 +200,7 @@ class GatewayService:
         last_retry_check = time.monotonic()
         while not self._stop.is_set():
             try:
-                self._handle(self._take_events())
+                self._handle(self._events.take(timeout_s=0.05))
             except sqlite3.OperationalError as exc:
                 if not is_disk_full(exc):
                     raise
@@ -221,15 +219,6 @@ class GatewayService:
                 self._publisher.pump()
                 self._status_if_due(now)
 
-    def _take_events(self) -> list[Event]:
-        backlog, self._backlog = self._backlog, []
-        if not backlog:
-            try:
-                backlog = [self._events.get(timeout=0.05)]
-            except queue.Empty:
-                return []
-        return [*backlog, *self._arrived()]
-
     def _handle(self, events: list[Event]) -> None:
         # Under load a batch holds hundreds of readings: the SOS among them and the ACKs central sends
         # back are handled first (stored in a transaction of their own and published, or put on the
@@ -243,20 +232,7 @@ class GatewayService:
                     self._publisher.pump()
             self._handle_in_order(rest[:_SLICE])
             rest = rest[_SLICE:]
-            urgent = []
-            if rest:
-                urgent, later = urgent_first(self._arrived())
-                self._backlog += later  # the next batch's, ahead of what arrives after it
-
-    def _arrived(self) -> list[Event]:
-        """What is in the queue now, without waiting."""
-        out: list[Event] = []
-        while len(out) < 5000:
-            try:
-                out.append(self._events.get_nowait())
-            except queue.Empty:
-                break
-        return out
+            urgent = self._events.urgent_arrivals() if rest else []
 
     def _handle_in_order(self, events: list[Event]) -> None:
         inbound: list[tuple[InboundFrame, Frame]] = []
