@@ -168,10 +168,21 @@ class MeshtasticRadioLink:
 
     def send(self, node_id: int, frame: bytes) -> None:
         """Transmit a downlink frame to one node on our port; ConnectionError while the link is down."""
+        iface = self._current()
+        try:
+            iface.sendData(frame, destinationId=node_id, portNum=FLOODMESH_PORTNUM, wantAck=False)
+        except OSError as exc:  # the link died under the write: the caller counts a lost downlink
+            raise ConnectionError(f"radio link failed: {exc}") from exc
+
+    def _current(self) -> Any:
+        """The interface to write to, taken under the lock but written to outside it: ``meshtastic``
+        waits (sleeping, 0.5 s at a time) for the radio's QueueStatus when it counts the radio's queue
+        full, and that status reaches it through the reader, which needs this lock to hand over a
+        packet. Holding it across the write deadlocked the gateway under 5,000 readings/s."""
         with self._lock:
             if self._iface is None:
                 raise ConnectionError("radio link is down")
-            self._iface.sendData(frame, destinationId=node_id, portNum=FLOODMESH_PORTNUM, wantAck=False)
+            return self._iface
 
     def set_text_handler(self, handler: TextHandler) -> None:
         """Deliver TEXT_MESSAGE_APP messages to ``handler``."""
@@ -179,10 +190,11 @@ class MeshtasticRadioLink:
 
     def send_text(self, node_id: int | None, text: str) -> None:
         """Send a text message; ConnectionError while the link is down."""
-        with self._lock:
-            if self._iface is None:
-                raise ConnectionError("radio link is down")
-            self._iface.sendText(text, destinationId=node_id if node_id is not None else "^all", wantAck=False)
+        iface = self._current()
+        try:
+            iface.sendText(text, destinationId=node_id if node_id is not None else "^all", wantAck=False)
+        except OSError as exc:
+            raise ConnectionError(f"radio link failed: {exc}") from exc
 
     def close(self) -> None:
         """Stop reconnecting, unsubscribe and close the interface."""
