@@ -22,6 +22,7 @@ class LatencyProbe:
     def __init__(self) -> None:
         self._expected: dict[int, tuple[NodeRecord, int, int, float]] = {}
         self._latency_s: dict[int, float] = {}
+        self.acked_at: dict[int, float] = {}  # perf_counter when each button's ACK went on the air
         self._changed = threading.Condition()
         self.other_downlinks = 0
 
@@ -46,7 +47,13 @@ class LatencyProbe:
                 return
             if isinstance(ack, frames.Ack) and (ack.sos_boot, ack.sos_seq) == (boot_epoch, seq):
                 self._latency_s.setdefault(button.node_id, now - sent)
+                self.acked_at.setdefault(button.node_id, now)
                 self._changed.notify_all()
+
+    def injected_at(self, node_ids: list[int]) -> dict[int, float]:
+        """perf_counter when each of these buttons' SOS was injected."""
+        with self._changed:
+            return {n: self._expected[n][3] for n in node_ids if n in self._expected}
 
     def wait_all(self, node_ids: list[int], timeout_s: float) -> bool:
         """Wait until every one of these buttons has its ACK; False on timeout."""

@@ -94,7 +94,10 @@ class UplinkPublisher:
         self._publish_telemetry([m for m in resend if m.priority != PRIORITY_EMERGENCY], resending=True)
         room = min(self.congestion.room(), self._broker_room() * self._batch_max)
         if room > 0:
-            pending = self._outbox.pending(PRIORITY_TELEMETRY, self._cursor[PRIORITY_TELEMETRY], room)
+            # Only what is on disk for good is sent: an emergency always is (fsynced in its commit);
+            # telemetry once the flusher has synced it.
+            pending = self._outbox.pending(PRIORITY_TELEMETRY, self._cursor[PRIORITY_TELEMETRY], room,
+                                           upto=self._outbox.durable_upto)
             if pending:
                 self._cursor[PRIORITY_TELEMETRY] = pending[-1].msg_id
                 self._publish_telemetry(pending, resending=False)

@@ -128,7 +128,11 @@ class WardCaseBook:
         """Central's ACK names its case number for an SOS: officials may use it from now on."""
         ref = sos_case_ref(node_id, ack.sos_boot, ack.sos_seq)
         state = frames.ACK_STATES[ack.state] if ack.state < len(frames.ACK_STATES) else "registered"
-        with self._outbox.transaction() as db:
+        # Not fsynced here (that would hold the worker, and the next SOS, for a disk flush): the
+        # outbox's flusher makes it durable within milliseconds. What a power cut can take is a copy:
+        # central keeps the case; and while the SOS is unacknowledged in the outbox (central sends
+        # the ACK frame before its app ack), a restarted gateway sends it again and learns again.
+        with self._outbox.transaction(durable=False) as db:
             local = self._row(db, "WHERE case_ref = ?", (ref,))
             kind, people = (local.kind, local.people) if local else (0, 1)
             db.execute("INSERT OR REPLACE INTO ward_cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -4,6 +4,7 @@ The radio's and paho's callbacks only enqueue these (no work, no client calls on
 worker takes them in batches and handles what a life may depend on first.
 """
 
+import queue
 from dataclasses import dataclass
 
 from gateway.radio.base import IncomingText, RadioPacket
@@ -32,7 +33,12 @@ class Link:
     connected: bool
 
 
-Event = RadioPacket | Mqtt | Text | Link
+@dataclass(frozen=True)
+class Durable:
+    """The outbox's flusher made more of it durable: telemetry waiting for that may be published."""
+
+
+Event = RadioPacket | Mqtt | Text | Link | Durable
 
 
 def urgent_first(events: list[Event]) -> tuple[list[Event], list[Event]]:
@@ -53,3 +59,41 @@ def urgent_first(events: list[Event]) -> tuple[list[Event], list[Event]]:
             is_urgent = False
         (urgent if is_urgent else rest).append(ev)
     return urgent, rest
+
+
+class WorkerQueue:
+    """The worker's events: other threads ``put``; the worker ``take``s a batch, and while it works
+    through a long one, looks ahead for ``urgent_arrivals`` (the rest is kept, in order, for the next)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Event] = queue.Queue()
+        self._kept: list[Event] = []  # taken while looking for an SOS, not yet handled
+
+    def put(self, event: Event) -> None:
+        """Enqueue from any thread (a radio or paho callback: it must return at once)."""
+        self._queue.put(event)
+
+    def take(self, timeout_s: float) -> list[Event]:
+        """What was kept and what is queued now; waits up to ``timeout_s`` when there is nothing."""
+        kept, self._kept = self._kept, []
+        if not kept:
+            try:
+                kept = [self._queue.get(timeout=timeout_s)]
+            except queue.Empty:
+                return []
+        return [*kept, *self._arrived()]
+
+    def urgent_arrivals(self) -> list[Event]:
+        """The urgent events queued now; the others are kept for the next ``take``, ahead of later ones."""
+        urgent, later = urgent_first(self._arrived())
+        self._kept += later
+        return urgent
+
+    def _arrived(self) -> list[Event]:
+        out: list[Event] = []
+        while len(out) < 5000:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return out

@@ -7,7 +7,8 @@ two-core machine, and every SOS queued behind that backlog waited for it (second
 readings/s). Our frames need none of it: the interfaces below parse the protobuf once and publish a
 packet on our port, as the small dict the link reads, on ``FRAME_TOPIC`` from the reader thread (the
 link's handler only enqueues); the TCP one also reads in chunks. Everything else — handshake, node
-database, texts, PKI, other ports — goes through the library unchanged.
+database, texts, PKI, other ports — goes through the library unchanged. Within what one read brings,
+SOS frames are handed over first.
 """
 
 import logging
@@ -20,6 +21,7 @@ from meshtastic.tcp_interface import TCPInterface
 from pubsub import pub
 
 from gateway.radio.meshtastic_link import FRAME_TOPIC
+from protocol.frames import T_SOS, T_SOS_CANCEL
 from protocol.mesh import FLOODMESH_PORTNUM
 
 log = logging.getLogger(__name__)
@@ -27,22 +29,50 @@ log = logging.getLogger(__name__)
 _START = bytes([0x94, 0xC3])  # meshtastic.stream_interface START1, START2
 _HEADER = 4
 _MAX_PAYLOAD = 512  # meshtastic.stream_interface.MAX_TO_FROM_RADIO_SIZE
+_SOS, _SOS_CANCEL = bytes([T_SOS]), bytes([T_SOS_CANCEL])
 
 
 class _FramesFirst:
     """Mixin for a ``meshtastic`` stream interface: our port's packets skip the library's slow path."""
 
     def _handleFromRadio(self, fromRadioBytes: bytes) -> None:
-        message = mesh_pb2.FromRadio()
-        try:
-            message.ParseFromString(fromRadioBytes)
-        except DecodeError:
-            message.Clear()  # the library logs and handles what does not parse
+        self._dispatch(fromRadioBytes, parsed(fromRadioBytes))
+
+    def _dispatch(self, raw: bytes, message: mesh_pb2.FromRadio) -> None:
         packet = our_packet(message)
         if packet is None:
-            super()._handleFromRadio(fromRadioBytes)  # type: ignore[misc]
+            super()._handleFromRadio(raw)  # type: ignore[misc]
             return
         pub.sendMessage(FRAME_TOPIC, packet=packet, interface=self)
+
+    def _handle_all(self, payloads: list[bytes]) -> None:
+        """Everything one read brought, SOS frames first: when the reader is behind (a busy CPU),
+        a read holds many readings, and an SOS among them need not wait for them to be handed over."""
+        messages = [(raw, parsed(raw)) for raw in payloads]
+        urgent = [m for m in messages if is_urgent(m[1])]
+        for raw, message in urgent + [m for m in messages if not is_urgent(m[1])]:
+            try:
+                self._dispatch(raw, message)
+            except Exception:  # one bad packet must not stop the radio (as in the library)
+                log.exception("radio stream: a packet could not be handled; reading on")
+
+
+def parsed(raw: bytes) -> mesh_pb2.FromRadio:
+    """``raw`` as a ``FromRadio``; empty when it does not parse (the library logs and handles that)."""
+    message = mesh_pb2.FromRadio()
+    try:
+        message.ParseFromString(raw)
+    except DecodeError:
+        message.Clear()
+    return message
+
+
+def is_urgent(message: mesh_pb2.FromRadio) -> bool:
+    """An SOS or SOS-cancel frame on our port (byte 1 of a frame is its type; the tag is checked later)."""
+    if not message.HasField("packet") or not message.packet.HasField("decoded"):
+        return False
+    decoded = message.packet.decoded
+    return decoded.portnum == FLOODMESH_PORTNUM and decoded.payload[1:2] in (_SOS, _SOS_CANCEL)
 
 
 def our_packet(message: mesh_pb2.FromRadio) -> dict[str, Any] | None:
@@ -71,11 +101,12 @@ class FramesFirstTCPInterface(_FramesFirst, TCPInterface):  # type: ignore[misc]
 
     The library's reader takes one byte per loop (and its TCP link one ``recv`` system call per byte,
     ~70 per reading): it was half the gateway's CPU under 2,000 readings/s. This reader takes what
-    the socket has (up to 64 KiB) and splits it into frames with ``StreamFrames``. What the library
+    the socket has (up to 1 MiB: when the gateway is behind, the whole backlog, so that the SOS in it
+    is handed over before the readings ahead of it) and splits it into frames with ``StreamFrames``. What the library
     does on an empty read (the radio closed the connection: reconnect) is unchanged.
     """
 
-    _CHUNK = 65536
+    _CHUNK = 1 << 20
 
     def _StreamInterface__reader(self) -> None:  # replaces StreamInterface.__reader, started by its __init__
         frames = StreamFrames()
@@ -85,11 +116,7 @@ class FramesFirstTCPInterface(_FramesFirst, TCPInterface):  # type: ignore[misc]
                 if not chunk:
                     frames = StreamFrames()  # nothing of a dead connection carries over
                     continue
-                for payload in frames.feed(chunk):
-                    try:
-                        self._handleFromRadio(payload)
-                    except Exception:  # one bad packet must not stop the radio (as in the library)
-                        log.exception("radio stream: a packet could not be handled; reading on")
+                self._handle_all(frames.feed(chunk))
         except OSError as exc:
             if not self._wantExit:
                 log.error("radio stream: %s; the link reconnects", exc)

@@ -8,8 +8,9 @@ import pytest
 from meshtastic.protobuf import mesh_pb2
 from pubsub import pub
 
-from gateway.radio.meshtastic_intake import StreamFrames, our_packet
-from gateway.radio.meshtastic_link import MeshtasticRadioLink, tcp_interface_factory
+from gateway.radio.meshtastic_intake import FramesFirstTCPInterface, StreamFrames, our_packet
+from gateway.radio.meshtastic_link import FRAME_TOPIC, MeshtasticRadioLink, tcp_interface_factory
+from protocol.frames import T_SOS, T_SOS_CANCEL, T_WATER_LEVEL
 from protocol.mesh import FLOODMESH_PORTNUM, TEXT_MESSAGE_PORTNUM
 from simulations.meshtastic_radio import SimulatedMeshtasticRadio
 from tests.mqtt_peer import wait_until
@@ -71,7 +72,8 @@ def radio() -> Iterator[SimulatedMeshtasticRadio]:
 def test_a_burst_of_frames_is_read_whole_in_order_and_past_the_library(radio: SimulatedMeshtasticRadio) -> None:
     library = _LibraryReceives()
     pub.subscribe(library, "meshtastic.receive")
-    frames_in = [bytes([i % 256]) * (1 + i % 200) for i in range(3000)]  # lengths that split across recv chunks
+    # Lengths that split across recv chunks; byte 1 (the frame type) says "reading": an SOS would go first.
+    frames_in = [bytes([i % 256, T_WATER_LEVEL]) + bytes([i % 256]) * (i % 200) for i in range(3000)]
     got: list[bytes] = []
     link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
     texts: list[str] = []
@@ -100,3 +102,27 @@ def test_the_stream_splits_into_payloads_across_any_chunking_and_skips_noise() -
         got = [p for i in range(0, len(noisy), size) for p in splitter.feed(noisy[i : i + size])]
         assert got == payloads, f"chunks of {size}"
         assert splitter.skipped_bytes == 2 + 2 + len(b"boot log\r\n")
+
+
+@pytest.mark.unit
+def test_an_sos_read_behind_a_backlog_of_readings_is_handed_over_first() -> None:
+    # A reader that fell behind gets hundreds of packets in one read: the SOS and the cancel among
+    # them reach the gateway's queue before the readings that came ahead of them on the stream.
+    reading, sos, cancel = (bytes([1, t]) + b"frame" for t in (T_WATER_LEVEL, T_SOS, T_SOS_CANCEL))
+    stream = [_from_radio(0x0B000001, FLOODMESH_PORTNUM, reading).SerializeToString()] * 300
+    stream[150] = _from_radio(0x0C000001, FLOODMESH_PORTNUM, sos).SerializeToString()
+    stream[299] = _from_radio(0x0C000002, FLOODMESH_PORTNUM, cancel).SerializeToString()
+    reader = FramesFirstTCPInterface.__new__(FramesFirstTCPInterface)  # the reader's dispatch, no socket
+    got: list[int] = []
+
+    def heard(packet: dict[str, Any], interface: Any) -> None:
+        if interface is reader:
+            got.append(packet["from"])
+
+    pub.subscribe(heard, FRAME_TOPIC)
+    try:
+        reader._handle_all(stream)
+    finally:
+        pub.unsubscribe(heard, FRAME_TOPIC)
+    assert got[:2] == [0x0C000001, 0x0C000002]
+    assert got[2:] == [0x0B000001] * 298

@@ -255,3 +255,37 @@ def test_downlinks_that_fill_the_radios_queue_while_a_frame_arrives_do_not_deadl
     finally:
         queue_used_up.set()
         link.close()
+
+
+def test_a_downlink_waiting_for_room_in_the_radios_queue_does_not_stop_the_radio_being_read() -> None:
+    # meshtastic counts the radio's free queue slots itself and, at none, sleeps in sendData until a
+    # QueueStatus comes in through the reader. Under 5,000 readings/s the reader fell behind, the count
+    # hit zero, and the link's lock held across sendData stopped the reader: the gateway deadlocked.
+    aired: list[bytes] = []
+    radio = SimulatedMeshtasticRadio(RADIO_NUM, on_transmit=lambda p: aired.append(bytes(p.decoded.payload)))
+    got: list[bytes] = []
+    link = MeshtasticRadioLink(tcp_interface_factory(radio.host, radio.port))
+    link.start(lambda p: got.append(p.frame))
+    waiting, room = threading.Event(), threading.Event()
+    ack = frames.encode(frames.Frame(BUTTON, 7, 1, 0, frames.Ack(1, 1, 42, 1)), KEY)
+    sender = threading.Thread(target=link.send, args=(BUTTON, ack))
+
+    def queue_has_room() -> bool:
+        if threading.current_thread() is not sender:
+            return True  # the library's own heartbeat (sent from the reader at connect) is not the point
+        waiting.set()
+        return room.is_set()
+
+    try:
+        link._iface._queueHasFreeSpace = queue_has_room  # the client counts the radio's queue full
+        sender.start()
+        assert waiting.wait(10), "the send never asked for room in the radio's queue"
+        radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(1))
+        wait_until(lambda: got == [_sos(1)], what="the SOS read while the downlink waits for room")
+        room.set()
+        sender.join(10)
+        wait_until(lambda: aired == [ack], what="the downlink on the air once there is room")
+    finally:
+        room.set()
+        link.close()
+        radio.close()
