@@ -14,8 +14,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from central.core.config import DATA_DIR
+from central.geo.authorities import load_authorities
+from central.geo.ward_locator import WardLocator
 from central.ingest.mqtt_ingest import MqttIngest
 from central.ingest.processor import UplinkProcessor
+from central.store.sqlite import SqliteStore
 from floodmesh.broker import RunningBroker, probe_connect, settings_fields, start_broker
 from gateway.radio.sim import Air, SimRadioLink
 from gateway.service import GatewayService, GatewaySettings
@@ -172,8 +176,11 @@ def test_central_counts_a_refusal_and_an_untrusted_broker(tmp_path: Path, broker
     central = broker.endpoint_for_central()
     bad_password = MqttEndpoint(broker.host, broker.port, central.username, "stale", central.ca_file)
     wrong_ca = MqttEndpoint(broker.host, broker.port, central.username, central.password, _other_ca(tmp_path))
+    locator = WardLocator.from_geojson(DATA_DIR / "hue_wards.geojson", load_authorities(DATA_DIR / "authorities.csv"))
     for endpoint, counter in ((bad_password, "broker_refused"), (wrong_ca, "broker_unreachable")):
-        ingest = MqttIngest(UplinkProcessor.__new__(UplinkProcessor), endpoint, client_id=f"central-{counter}")
+        store = SqliteStore(tmp_path / f"{counter}.sqlite")
+        processor = UplinkProcessor(NodeRegistry(), locator, {}, store)
+        ingest = MqttIngest(processor, endpoint, client_id=f"central-{counter}")
         ingest.start()
         try:
             wait_until(lambda ingest=ingest, counter=counter: getattr(ingest.status(), counter) >= 1,  # type: ignore[misc]
@@ -181,3 +188,4 @@ def test_central_counts_a_refusal_and_an_untrusted_broker(tmp_path: Path, broker
             assert not ingest.connected
         finally:
             ingest.stop()
+            store.close()
