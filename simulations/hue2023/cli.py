@@ -46,6 +46,10 @@ def run_command(args: argparse.Namespace) -> int:
     except RuntimeError as exc:  # a process that did not come up (RigError): the message names its log
         print(f"floodmesh simulate hue-2023: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the processes were stopped on the way out; a partial run has no report
+        print("floodmesh simulate hue-2023: interrupted, no report written; run it again to get one "
+              "(--hours and --speed make a shorter run)", file=sys.stderr)
+        return 130
     if args.summary_json:
         print(json.dumps(summary, ensure_ascii=False))
     return 0

@@ -15,10 +15,14 @@ Facts from the firmware (``src/mesh/RadioInterface.cpp``, ``FloodingRouter.cpp``
   broadcast, hearing any rebroadcast of it (implicit ACK); for a direct message, the routing ACK;
 - the destination of a direct ``want_ack`` packet sends a routing ACK (hop limit from
   ``getHopLimitForResponse``) and ACKs a retransmission again (its first ACK was lost);
-- throttles: telemetry is held back when channel utilisation is >= 25 % or the node's last-hour TX
-  exceeds half its duty cycle (``isTxAllowedChannelUtil(polite)``, ``isTxAllowedAirUtil``); any send is
-  refused above the duty cycle (``Router::send``). floodmesh's SOS traffic is never held back: its
-  radios must be configured to exempt it, which the model assumes.
+- throttles: a node's own packets are refused above the region's duty cycle over the last hour
+  (``Router::send``). Meshtastic's 25 % "polite" channel-utilisation rule (``isTxAllowedChannelUtil``)
+  is *not* applied: the firmware checks it only inside its own modules (telemetry, position, node
+  info, neighbour info, range test, store and forward: ``src/modules/*``), never for a packet an app
+  hands the radio through the client API (``MeshService::handleToRadio`` -> ``Router::send``, which
+  checks the duty cycle alone). floodmesh's nodes speak through that API on their own port, so their
+  readings face the duty cycle only. floodmesh's SOS traffic is exempt from the duty cycle too: its
+  radios must be configured so, which the model assumes.
 """
 
 import random
@@ -28,13 +32,11 @@ from dataclasses import dataclass, field, replace
 import simpy
 
 from simulations.mesh.channel import Channel
-from simulations.mesh.packet import POLITE_KINDS, Packet
+from simulations.mesh.packet import Packet
 from simulations.mesh.physics import slot_time_s
 from simulations.mesh.topology import MeshNode
 
 SNR_MIN_DB, SNR_MAX_DB = -20, 10
-POLITE_CHANNEL_UTIL = 0.25
-POLITE_DUTY_SHARE = 0.5
 PROCESSING_S = 4.5  # firmware PROCESSING_TIME_MSEC: build, process and rebuild a packet (empirical)
 
 
@@ -57,7 +59,6 @@ class RouterCounters:
     rebroadcasts_cancelled: int = 0
     retransmissions: int = 0
     retries_exhausted: int = 0
-    held_back_polite: int = 0
     refused_duty_cycle: int = 0
     channel_busy_deferrals: int = 0
     duplicates_heard: int = 0
@@ -112,9 +113,6 @@ class MeshRouter:
     # -- sending ------------------------------------------------------------------------------------
     def originate(self, packet: Packet) -> bool:
         """Send a packet this node made; False if a throttle held it back (counted)."""
-        if packet.kind in POLITE_KINDS and not self._polite_send_allowed():
-            self.counters.held_back_polite += 1
-            return False
         if not self._duty_cycle_allows(packet):
             return False
         self.counters.originated += 1
@@ -123,11 +121,6 @@ class MeshRouter:
             self._pending[packet.packet_id] = _Pending(packet, self.timing.reliable_retries)
         self._enqueue(packet, self._own_delay_s(), relay=False)
         return True
-
-    def _polite_send_allowed(self) -> bool:
-        util = self.channel.utilisation(self.node.node_id)
-        tx_share = self.channel.tx_utilisation_hour(self.node.node_id)
-        return util < POLITE_CHANNEL_UTIL and tx_share < self.duty_cycle * POLITE_DUTY_SHARE
 
     def _duty_cycle_allows(self, packet: Packet) -> bool:
         if packet.urgent or self.duty_cycle >= 1.0:

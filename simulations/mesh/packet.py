@@ -5,7 +5,6 @@ from typing import Literal
 
 PacketKind = Literal["sos", "telemetry", "status", "text", "app_ack", "routing_ack"]
 URGENT_KINDS: frozenset[str] = frozenset({"sos", "app_ack", "routing_ack"})  # never held back by floodmesh
-POLITE_KINDS: frozenset[str] = frozenset({"telemetry", "status"})  # held back when the channel is busy
 
 
 @dataclass(frozen=True)

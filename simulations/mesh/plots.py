@@ -10,11 +10,12 @@ import matplotlib.pyplot as plt  # after use("Agg"): the backend is chosen befor
 
 
 def plot_utilisation(series: Sequence[tuple[float, float]], title: str, path: Path) -> Path:
-    """Channel utilisation over time as one node measures it, against the firmware's 25 % and 40 % limits."""
+    """Channel utilisation over time as one node measures it, against the limits Meshtastic's own modules keep
+    (floodmesh's frames, sent through the client API, are not held to them: simulations/mesh/flooding.py)."""
     fig, ax = plt.subplots(figsize=(8, 3.5))
     ax.plot([t / 60 for t, _ in series], [100 * u for _, u in series], lw=1)
-    ax.axhline(25, color="orange", ls="--", lw=1, label="polite limit 25 % (telemetry held)")
-    ax.axhline(40, color="red", ls="--", lw=1, label="limit 40 %")
+    ax.axhline(25, color="orange", ls="--", lw=1, label="25 %: Meshtastic's own telemetry waits")
+    ax.axhline(40, color="red", ls="--", lw=1, label="40 %: Meshtastic's node info waits")
     ax.set(xlabel="simulated minutes", ylabel="channel utilisation, last minute (%)", title=title, ylim=(0, 100))
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
