@@ -20,7 +20,9 @@ button sends before the deadline: P(deliver) = 1 - (1 - exp(-2G))^sends. ``ratio
 model's capacity over that ideal: below 1, flooding's relays cost more than capture and retries win.
 When SOS never fails up to ``max_nodes`` the capacity (and the ratio) is a lower bound, said so in the
 result. Sensors' readings are reported beside it (``telemetry_delivered`` per point and
-``telemetry_90_nodes``): the firmware's throttles hold telemetry back so that SOS gets through.
+``telemetry_90_nodes``): only the region's duty cycle holds a node's readings back (Meshtastic's 25 %
+politeness rule is not applied to frames sent through the client API, as floodmesh's are: see
+``simulations/mesh/flooding.py``), so readings and SOS share the channel.
 """
 
 import math
