@@ -133,7 +133,7 @@ class NatsCluster:
         for node in self.nodes:
             if not node.alive:
                 continue
-            while not _healthy(self.host, node.ports.monitor):
+            while not healthy(self.host, node.ports.monitor):
                 if node.process is not None and node.process.poll() is not None:
                     raise BrokerError(f"NATS node {node.ports.name} exited; see {node.log_path}")
                 if time.monotonic() > deadline:
@@ -166,7 +166,8 @@ class NatsCluster:
         self.stop()
 
 
-def _healthy(host: str, port: int) -> bool:
+def healthy(host: str, port: int) -> bool:
+    """Whether the node whose monitoring port is ``host:port`` reports JetStream ready (``/healthz``)."""
     try:
         with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=1.0) as answer:
             return bool(json.loads(answer.read()).get("status") == "ok")

@@ -4,8 +4,6 @@ Everything runs for real (an MQTT broker process, paho clients, SQLite, the HTTP
 air between nodes and gateways is simulated, carrying the exact bytes real radios would.
 """
 
-import base64
-import csv
 import random
 import secrets
 import shutil
@@ -29,7 +27,7 @@ from protocol.registry import NodeRegistry
 from simulations.backhaul import BackhaulLink
 from simulations.demo_operator import DemoOperator, create_demo_operator
 from simulations.flood_replay import READING_EVERY_S, REPLAY_S, ReplayClock, StationReplay
-from simulations.officer import VirtualOfficer
+from simulations.officer import VirtualOfficer, enrol_officer_radios
 from simulations.rogue import RogueTransmitter
 from simulations.ward_sites import Station, WardShapes, load_stations
 
@@ -155,21 +153,9 @@ class Demo:
     def _authorities_with_officers(self) -> Path:
         """Central's authorities, each demo ward's duty officer given a handheld radio, enrolled: its
         node id and PKI public key pinned (the ward gateways refuse commands from any other key)."""
-        with (DATA_DIR / "authorities.csv").open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        for row in rows:
-            row.setdefault("radio_public_key", "")
-            if row["ward_code"] in self.config.wards:
-                index = self.config.wards.index(row["ward_code"])
-                row["radio_node_id"] = f"{OFFICER_RADIO_ID + index:08x}"
-                public = self._officer_keys[index].public_key().public_bytes_raw()
-                row["radio_public_key"] = base64.b64encode(public).decode("ascii")
-        out = self.workdir / "authorities.csv"
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        return out
+        radios = {ward: (OFFICER_RADIO_ID + i, self._officer_keys[i].public_key().public_bytes_raw())
+                  for i, ward in enumerate(self.config.wards)}
+        return enrol_officer_radios(DATA_DIR / "authorities.csv", radios, self.workdir / "authorities.csv")
 
     def _start_ward(
         self, code: str, index: int, registry: NodeRegistry, stations: list[Station], now: float

@@ -1,8 +1,11 @@
 """A ward duty officer with a handheld radio: reads the cases the gateway sends, and takes them."""
 
 import base64
+import csv
 import random
 import re
+from collections.abc import Mapping
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -57,3 +60,22 @@ class VirtualOfficer:
         for _at, text in sorted(due):
             self.replies += 1
             self._air.transmit_text(self.node_id, text, to_id=self._gateway_radio, sender_key=self._private_key)
+
+
+def enrol_officer_radios(authorities: Path, radios: Mapping[str, tuple[int, bytes]], out: Path) -> Path:
+    """``authorities`` (central's CSV) with each listed ward's duty officer given a handheld radio,
+    enrolled: its node id and PKI public key pinned (ward gateways refuse commands from any other key).
+    ``radios`` maps a ward code to (radio node id, raw X25519 public key); the result is written to ``out``."""
+    with authorities.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row.setdefault("radio_public_key", "")
+        radio = radios.get(row["ward_code"])
+        if radio is not None:
+            row["radio_node_id"] = f"{radio[0]:08x}"
+            row["radio_public_key"] = base64.b64encode(radio[1]).decode("ascii")
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return out

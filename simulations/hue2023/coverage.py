@@ -10,9 +10,9 @@ home is reached or the budget is spent. The run reports how many it added (``rel
 and what stays unreached, so the figures measure the protocol, and the survey's cost is visible.
 """
 
-from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 
+from simulations.mesh.metrics import reaching
 from simulations.mesh.topology import LinkTable, MeshNode, distance_m
 
 RELAY_HEIGHT_M = 12.0
@@ -20,25 +20,6 @@ RELAY_POWER_DBM = 14.0
 RELAY_GAIN_DBI = 3.0
 
 LinksFor = Callable[[Sequence[MeshNode]], LinkTable]
-
-
-def reached(links: LinkTable, gateway: int, sensitivity_dbm: float, max_links: int) -> set[int]:
-    """Nodes whose frames reach ``gateway`` over at most ``max_links`` decodable links."""
-    senders_to: dict[int, list[int]] = defaultdict(list)
-    for (tx, rx), rssi in links.rssi_dbm.items():
-        if rssi >= sensitivity_dbm:
-            senders_to[rx].append(tx)
-    depth = {gateway: 0}
-    frontier = deque([gateway])
-    while frontier:
-        rx = frontier.popleft()
-        if depth[rx] >= max_links:
-            continue
-        for tx in senders_to[rx]:
-            if tx not in depth:
-                depth[tx] = depth[rx] + 1
-                frontier.append(tx)
-    return set(depth)
 
 
 def plan_relays(
@@ -51,7 +32,7 @@ def plan_relays(
     links = links_for(placed)
     added = 0
     while added < budget:
-        ok = reached(links, gateway, sensitivity_dbm, max_links)
+        ok = reaching(links, [gateway], sensitivity_dbm, max_links)
         unreached = [h for h in homes if h not in ok]
         if not unreached:
             break

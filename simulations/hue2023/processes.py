@@ -8,8 +8,6 @@ real keys (the processes refuse demo ones); each gateway holds only its ward's. 
 has a handheld with its own PKI keypair, enrolled in central's authorities file.
 """
 
-import base64
-import csv
 import os
 import signal
 import subprocess
@@ -29,6 +27,7 @@ from simulations.faults.rig import RigError, read_rows, wait_for
 from simulations.hue2023.time_scale import TimerPlan
 from simulations.hue2023.timeline import Timeline
 from simulations.meshtastic_radio import KnownNode, SimulatedMeshtasticRadio, TransmitHook, default_device_state
+from simulations.officer import enrol_officer_radios
 from simulations.ward_sites import load_stations
 
 GATEWAY_RADIO_BASE = 0x0F000000
@@ -123,20 +122,8 @@ class Processes:
 
     def _authorities(self) -> Path:
         """Central's authorities with each ward's duty officer's radio enrolled (node id and PKI key)."""
-        with (DATA_DIR / "authorities.csv").open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        for row in rows:
-            row.setdefault("radio_public_key", "")
-            rig = self.wards.get(row["ward_code"])
-            if rig is not None:
-                row["radio_node_id"] = f"{rig.officer_node:08x}"
-                row["radio_public_key"] = base64.b64encode(rig.officer_public).decode("ascii")
-        out = self.workdir / "authorities.csv"
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        return out
+        radios = {ward: (rig.officer_node, rig.officer_public) for ward, rig in self.wards.items()}
+        return enrol_officer_radios(DATA_DIR / "authorities.csv", radios, self.workdir / "authorities.csv")
 
     def start(self) -> None:
         """Start central, wait until it is subscribed, then every gateway until its radio handshake."""

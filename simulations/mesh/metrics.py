@@ -10,10 +10,12 @@ latency by hop count, the button's wait for its ACK, telemetry delivered.
 
 import statistics
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from simulations.mesh.channel import UTIL_BUCKET_S, UTIL_WINDOW_BUCKETS
 from simulations.mesh.model import MeshModel
+from simulations.mesh.topology import LinkTable
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,19 @@ def latency_stats(values: list[float]) -> LatencyStats:
 
 def covered_nodes(model: MeshModel) -> set[int]:
     """Nodes with a path of decodable links to a gateway within the hop limit (the mesh idle)."""
-    sensitivity = model.preset.sensitivity_dbm
+    return reaching(model.topology.links, model.gateways, model.preset.sensitivity_dbm,
+                    model.timing.default_hop_limit + 1)
+
+
+def reaching(links: LinkTable, gateways: Iterable[int], sensitivity_dbm: float, max_links: int) -> set[int]:
+    """Nodes whose frames reach one of ``gateways`` over at most ``max_links`` links at or above
+    ``sensitivity_dbm`` (the gateways included)."""
     senders_to: dict[int, list[int]] = defaultdict(list)
-    for (tx, rx), rssi in model.topology.links.rssi_dbm.items():
-        if rssi >= sensitivity:
+    for (tx, rx), rssi in links.rssi_dbm.items():
+        if rssi >= sensitivity_dbm:
             senders_to[rx].append(tx)
-    max_links = model.timing.default_hop_limit + 1
-    depth = {g: 0 for g in model.gateways}
-    frontier = deque(model.gateways)
+    depth = dict.fromkeys(gateways, 0)
+    frontier = deque(depth)
     while frontier:
         rx = frontier.popleft()
         if depth[rx] >= max_links:

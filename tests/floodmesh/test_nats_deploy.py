@@ -3,11 +3,8 @@
 Three loopback addresses (127.0.0.1-3) stand in for three hosts: every node on the same ports, each
 reaching its peers by address, exactly as the containers nats-1..3 do by name."""
 
-import json
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +15,7 @@ import yaml
 
 from floodmesh.broker_auth import BrokerAuth, gateway_identity
 from floodmesh.cli import main
-from floodmesh.nats_cluster import find_nats_server
+from floodmesh.nats_cluster import find_nats_server, healthy
 from floodmesh.nats_config import NatsConfigError
 from floodmesh.nats_deploy import STANDARD_PORTS, Deployment, client_flags, write_deployment
 from protocol import topics
@@ -46,14 +43,6 @@ def _free_everywhere() -> int:
     raise RuntimeError("no port free on 127.0.0.1-3")
 
 
-def _healthy(host: str, port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=1.0) as answer:
-            return bool(json.loads(answer.read()).get("status") == "ok")
-    except (OSError, urllib.error.URLError, ValueError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     binary = find_nats_server()
@@ -73,7 +62,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             config = deployment.config_path(host)
             with (directory / f"{host}.log").open("wb") as log:  # the child keeps its own descriptor
                 nodes.append(subprocess.Popen([binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT))
-        wait_until(lambda: all(_healthy(h, ports.monitor) for h in HOSTS), timeout_s=60,
+        wait_until(lambda: all(healthy(h, ports.monitor) for h in HOSTS), timeout_s=60,
                    what=f"three NATS nodes with JetStream ready (logs in {directory})")
         yield deployment
     finally:
