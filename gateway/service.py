@@ -25,6 +25,7 @@ from gateway.outbox_flusher import OutboxFlusher
 from gateway.publisher import UplinkPublisher
 from gateway.radio.base import RadioLink, RadioPacket
 from gateway.radio.transmit_queue import TransmitQueue
+from gateway.radio_intake import RadioIntake
 from gateway.replay_guard import ReplayGuard
 from gateway.status_report import StatusReport
 from gateway.verifier import FrameVerifier
@@ -33,7 +34,7 @@ from gateway.ward_mode import WardMode
 from gateway.worker_events import Durable, Event, Link, Mqtt, Text, WorkerQueue, urgent_first
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
-from protocol.frames import Frame, FrameError
+from protocol.frames import Frame
 from protocol.mqtt_endpoint import MqttEndpoint, release
 from protocol.registry import NodeRegistry
 
@@ -61,7 +62,6 @@ class GatewayService:
         self._flusher = OutboxFlusher(self._outbox, lambda: self._events.put(Durable()),
                                       name=f"outbox-flusher-{settings.gateway_id}")
         self._guard = ReplayGuard(self._outbox.seen())
-        self._last_downlink: dict[int, bytes] = {}
         self._connected = False
         self._status = StatusReport(settings.ward, settings.gateway_id, settings.status_interval_s, self._outbox.count,
                                     self._outbox_set_aside, lambda: self._radio.state)
@@ -70,6 +70,7 @@ class GatewayService:
         self._broker_refused = self._broker_unreachable = 0  # written only on paho's network thread
         self.rejected: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
+        self._intake = RadioIntake(self._verifier, self._guard, self._transmit, self.counts, self._reject)
         self._client = self._make_client()
         s = settings
         self._publisher = UplinkPublisher(self._client, self._outbox, s.ward, s.gateway_id, s.window, s.batch_max,
@@ -238,7 +239,7 @@ class GatewayService:
         inbound: list[tuple[InboundFrame, Frame]] = []
         for ev in events:
             if isinstance(ev, RadioPacket):
-                verified = self._verify(ev)
+                verified = self._intake.take(ev)
                 if verified is not None:
                     inbound.append(verified)
             elif isinstance(ev, Mqtt):
@@ -276,40 +277,6 @@ class GatewayService:
             self.rejected["outbox_disk_full"] += 1
             log.error("gateway %s: the outbox's disk is full (%s) handling %s; free space there",
                       self.settings.gateway_id, exc, ev.topic)
-
-    def _verify(self, packet: RadioPacket) -> tuple[InboundFrame, Frame] | None:
-        self.counts["heard"] += 1
-        try:
-            frame = self._verifier.verify(packet.frame)
-        except FrameError as exc:
-            self._reject(exc.reason, f"from radio node {packet.from_node:08x}: {exc}")
-            return None
-        verdict = self._guard.check(*frame.event_id)
-        if verdict == "replay":
-            self._reject("replay", f"{frame.kind} {frame.event_id} is older than what node {frame.node_id:08x} sent")
-            return None
-        if verdict == "duplicate" and not self._forward_duplicate(frame):
-            return None
-        self._guard.accept(*frame.event_id)
-        received_at = datetime.now(UTC).isoformat()
-        return InboundFrame(frame.node_id, frame.kind, packet.frame, received_at, packet.rssi, packet.snr), frame
-
-    def _forward_duplicate(self, frame: Frame) -> bool:
-        """A repeat heard on the mesh or a button's retry: True if it must still go to central.
-        A retrying button missed its answer, so it hears the last downlink again from here."""
-        self.counts["duplicates"] += 1
-        if frame.kind not in ("sos", "sos_cancel"):
-            return False
-        last = self._last_downlink.get(frame.node_id)
-        # Only the answer to this very SOS: an older press's ACK would drop a newer SOS the gateway
-        # accepted but could not store (a full disk) and so never sent on.
-        if last is not None and (frame.kind != "sos" or self._verifier.answers(last, frame)):
-            self._transmit(frame.node_id, last)
-            return False
-        # No answer to repeat: central's was lost on the way (or has not come yet). Forward the
-        # retry; central dedupes it onto the same case and answers again.
-        self.counts["retries_forwarded"] += 1
-        return True
 
     def _reject(self, reason: str, detail: str) -> None:
         self.rejected[reason] += 1
@@ -376,7 +343,7 @@ class GatewayService:
 
     def _downlink(self, down: Downlink) -> None:
         frame = bytes.fromhex(down.frame)
-        self._last_downlink[down.node_id] = frame
+        self._intake.remember_downlink(down.node_id, frame)
         self._transmit(down.node_id, frame)
         self.ward.learn_downlink(down.node_id, frame)
 
