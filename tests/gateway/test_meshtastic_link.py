@@ -56,7 +56,7 @@ def test_frames_and_downlinks_cross_the_meshtastic_client(
     gw = GatewayService(settings, link, NodeRegistry([NodeRecord(BUTTON, "sos_button", KEY, WARD)]))
     gw.start()
     try:
-        assert radio.connected.is_set()
+        wait_until(radio.connected.is_set, what="the gateway's radio handshake")
         radio.inject(BUTTON, FLOODMESH_PORTNUM, _sos(1), rssi=-101, snr=4.5)
         radio.inject(0x0B0000FF, TEXT_MESSAGE_PORTNUM, b"42 DONE", to=0xFFFFFFFF)
         wait_until(lambda: len(central.snapshot()) == 1, what="the SOS on MQTT")
