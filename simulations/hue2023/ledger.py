@@ -64,6 +64,7 @@ class ScenarioLedger:
     confirmed: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     officer_commands: int = 0
     texts_to_officers: int = 0
+    withheld_after_rescue: set[tuple[str, int, int]] = field(default_factory=set)  # (ward, button, press)
 
     def played(self, node_id: int, seq: int, real_t: float) -> None:
         """A frame was played into a gateway's radio."""
@@ -118,7 +119,9 @@ def expected_accountability(fates: list[IncidentFate], ledger: ScenarioLedger) -
             row["resolved"] += 1
         else:
             row["open"] += 1
-        if not fate.cancel_delivered and states & {"acknowledged", "dispatched", "resolved"}:
+        # Central counts a case acknowledged once it was (``acknowledged_at``), whatever came after: a
+        # cancel the mesh carried late can follow the officer's ACK, and the ward confirmed that ACK on air.
+        if states & {"acknowledged", "dispatched", "resolved"}:
             row["acknowledged"] += 1
     return table
 

@@ -159,6 +159,7 @@ def summarise(timeline: Timeline, airs: dict[str, WardAir], ledger: ScenarioLedg
         "isolated_sos_heard": len(isolated_heard),
         "duplicate_cases": sum(max(0, c - 1) for c in per_incident_cases),
         "cases_shared_by_incidents": sum(1 for c in per_case.values() if c > 1),
+        "presses_withheld_after_rescue": len(ledger.withheld_after_rescue),
         "merged_after_reconnect_ratio": round(sum(1 for v in local_acked if v.central_cases)
                                               / max(1, len(local_acked)), 4),
         "local_cases": len(local_acked),

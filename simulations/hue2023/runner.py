@@ -23,7 +23,7 @@ from simulations.hue2023.airwaves import WardAir
 from simulations.hue2023.ledger import AckOnAir, ScenarioLedger, confirmation, text_case_label
 from simulations.hue2023.processes import Processes
 from simulations.hue2023.time_scale import TimeScale
-from simulations.hue2023.timeline import STATION_OF_WARD, Incident, Timeline, level_at_t
+from simulations.hue2023.timeline import STATION_OF_WARD, Incident, Timeline, level_at_t, pressed_after_rescue
 from simulations.mesh.flooding import SNR_MAX_DB, SNR_MIN_DB
 from simulations.ward_sites import load_stations
 
@@ -72,6 +72,7 @@ class Replay:
         self._rng = random.Random(f"hue2023-officers:{timeline.config.seed}")
         self._incidents = {(i.ward, i.button): i for i in timeline.incidents}
         self._answered: set[tuple[str, str]] = set()
+        self._rescued_s: dict[int, float] = {}  # button node -> sim time the ward confirmed its case resolved
         self._datum = {s.station_id: s.datum_m for s in load_stations()}
         self._progress = progress or _progress_line
 
@@ -117,6 +118,18 @@ class Replay:
         frame = frames.Frame(node, BOOT_EPOCH, k, int(self.scale.unix(press.t)), payload)
         return node, frames.encode(frame, self._key(node))
 
+    def _pressed_after_rescue(self, ward: str, ref: str) -> bool:
+        kind, _, rest = ref.partition(":")
+        if kind != "sos":
+            return False
+        _w, button, k = rest.split(":")
+        incident = self._incidents[(ward, int(button))]
+        rescued = self._rescued_s.get(self.procs.button_ids[(ward, incident.button)])
+        if not pressed_after_rescue(incident, int(k), rescued):
+            return False
+        self.ledger.withheld_after_rescue.add((ward, incident.button, int(k)))
+        return True
+
     def _key(self, node: int) -> bytes:
         record = self.procs.registry.get(node)
         if record is None:
@@ -124,6 +137,8 @@ class Replay:
         return record.key
 
     def _play(self, ward: str, ref: str, hops: int, snr: float, at_s: float) -> None:
+        if self._pressed_after_rescue(ward, ref):
+            return
         made = self._frame(ward, ref)
         if made is None:
             return
@@ -171,6 +186,9 @@ class Replay:
         confirmed = confirmation(text)
         if confirmed is not None:
             self.ledger.confirmed_on_air(ward, *confirmed)
+            node = self.ledger.labels.get((ward, confirmed[0]))
+            if confirmed[1] == "resolved" and node is not None:
+                self._rescued_s.setdefault(node, self.scale.sim_at(time.monotonic()))
             return
         label = text_case_label(text)
         if label is None or (ward, label) in self._answered:

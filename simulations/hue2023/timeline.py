@@ -141,6 +141,16 @@ class Incident:
         return next((p.t for p in self.presses if p.cancel), None)
 
 
+def pressed_after_rescue(incident: Incident, k: int, rescued_s: float | None) -> bool:
+    """Whether press ``k`` is a repeat the resident would not make: the ward confirmed the case resolved
+    (``rescued_s``, s into the window) before it. A repeated press is "no one has come yet"
+    (``ScenarioConfig.repeat_share``), drawn ahead of the run, blind to when the officer's team arrives;
+    the replay does not make such a press (its copies stay in the mesh's airtime, which only makes the
+    channel busier than it was). Cancels and first presses are always made."""
+    press = incident.presses[k]
+    return not press.cancel and k > 0 and rescued_s is not None and press.t >= rescued_s
+
+
 def _press_weight(config: ScenarioConfig, ward: str, t: float) -> float:
     """Calls come as the water rises above BĐ1 at the ward's station, and most near the crest."""
     station = STATION_OF_WARD[ward]

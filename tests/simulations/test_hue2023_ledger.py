@@ -47,6 +47,14 @@ def test_the_ledger_counts_what_the_ward_confirmed_on_the_air() -> None:
     assert table == {"19813": {"received": 3, "acknowledged": 2, "resolved": 1, "cancelled": 1, "open": 1}}
 
 
+def test_a_case_acknowledged_before_its_cancel_arrived_counts_as_acknowledged_and_cancelled() -> None:
+    # The officer's ACK went through, then the resident's cancel (slowed by the mesh) reached the ward:
+    # central keeps acknowledged_at, so the ledger must count the ACK too.
+    ledger = _ledger_with("19813", 11, LOCAL_CASE_FLAG | 1, {"acknowledged"})
+    table = expected_accountability([IncidentFate("19813", 11, True, True)], ledger)
+    assert table == {"19813": {"received": 1, "acknowledged": 1, "resolved": 0, "cancelled": 1, "open": 0}}
+
+
 def test_a_difference_with_central_is_named_by_ward_and_column() -> None:
     expected = {"19813": {"received": 3, "acknowledged": 2, "resolved": 1, "cancelled": 1, "open": 1}}
     rows: list[dict[str, object]] = [{"ward_code": "19813", "received": 3, "acknowledged": 2, "resolved": 1,

@@ -7,9 +7,12 @@ import pytest
 from simulations.hue2023.timeline import (
     ALERT_LEVELS_M,
     PHU_OC_CREST_AT,
+    Incident,
+    Press,
     ScenarioConfig,
     build_timeline,
     crossings,
+    pressed_after_rescue,
     river_level_m,
 )
 
@@ -72,3 +75,12 @@ def test_power_is_lost_only_at_idle_homes_during_the_flood() -> None:
 def test_a_scenario_that_cannot_run_is_refused_with_the_reason(kwargs: dict[str, object], says: str) -> None:
     with pytest.raises(ValueError, match=says):
         ScenarioConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_repeated_press_after_the_case_was_resolved_is_not_made() -> None:
+    incident = Incident("19813", 3, 1, 2, 0, (Press(100.0), Press(160.0, cancel=True), Press(4000.0)))
+    assert not pressed_after_rescue(incident, 2, None)  # no one has come: the resident presses again
+    assert not pressed_after_rescue(incident, 2, 4500.0)  # the team came after that press
+    assert pressed_after_rescue(incident, 2, 3600.0)  # the team was there: no "no one has come" press
+    assert not pressed_after_rescue(incident, 0, 50.0)  # a first press is the emergency itself
+    assert not pressed_after_rescue(incident, 1, 50.0)  # a cancel is always made
