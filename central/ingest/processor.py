@@ -136,7 +136,8 @@ class UplinkProcessor:
                 self._readings.begin(tx)
                 for index, (topic, payload) in enumerate(batch):
                     if index and budget.spent():
-                        result.left = list(batch[index:])
+                        # After what a cut ``up/batch`` message handed back (older, so first).
+                        result.left.extend(batch[index:])
                         break
                     self._one(tx, topic, payload, now, acks, result, budget)
                 self._readings.finish(tx, now, result)
@@ -214,7 +215,7 @@ class UplinkProcessor:
             if index and budget.spent():
                 # The rest of this message waits behind the SOS, as one message again (its own envelope).
                 rest = UplinkBatch(gateway=batch.gateway, ward=batch.ward, items=batch.items[index:])
-                out.left.insert(0, (topic, rest.model_dump_json().encode()))
+                out.left.append((topic, rest.model_dump_json().encode()))
                 return
             uplink = Uplink.model_construct(
                 v=1, msg_id=item.msg_id, gateway=batch.gateway, ward=batch.ward,

@@ -217,6 +217,30 @@ def test_a_gateways_batch_message_is_cut_between_its_frames_and_the_rest_sent_ro
 
 
 @pytest.mark.unit
+def test_the_rest_of_a_cut_batch_message_is_handed_back_before_the_messages_behind_it(
+    processor: UplinkProcessor, sqlite_store: SqliteStore
+) -> None:
+    # A draining gateway's up/batch message cut after its first frame, with another message queued behind
+    # it in the same take: both remainders come back, in order. (The cut message's rest used to be dropped
+    # unacknowledged; the gateway resent it after its retry time, behind newer readings, so the flood rules
+    # took those readings as late and an alert was decided 40 minutes of readings after its crossing.)
+    uplinks = telemetry(12)
+    items = [UplinkItem(msg_id=msg_id, received_at=NOW, frame=json.loads(payload)["frame"])
+             for msg_id, (_, payload) in enumerate(uplinks[:10], start=1)]
+    message = (topics.uplink(WARD, GATEWAY, "batch"),
+               UplinkBatch(gateway=GATEWAY, ward=WARD, items=items).model_dump_json().encode())
+    behind = uplinks[10:]
+    cut = processor.process_batch([message, *behind], yield_to=lambda: True, budget_s=0.0)
+    assert [AppAck.model_validate_json(m.payload).msg_ids for m in cut.app_acks] == [[1]]
+    (topic, payload), *rest = cut.left
+    assert topic == message[0]
+    assert [item.msg_id for item in UplinkBatch.model_validate_json(payload).items] == list(range(2, 11))
+    assert rest == behind
+    processor.process_batch(cut.left)
+    assert (sqlite_store.stats().readings_stored, sqlite_store.stats().duplicates) == (12, 0)
+
+
+@pytest.mark.unit
 def test_an_sos_arriving_mid_batch_is_acked_before_the_rest_of_that_batch(
     processor: UplinkProcessor, uplinks: UplinkQueue, recorder: Recorder, sqlite_store: SqliteStore
 ) -> None:
