@@ -29,6 +29,7 @@ from central.store.telemetry_sqlite import SqliteTelemetryStore
 from central.store.telemetry_writer import TelemetryWriter
 from central.telemetry.stations import load_stations
 from protocol.envelopes import WardDirectory
+from protocol.gc_pauses import freeze_startup_objects
 from protocol.registry import NodeRegistry, require_real_keys
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def run(settings: CentralSettings) -> None:
     """Start central and block until Ctrl-C (what `floodmesh central` calls)."""
     service = CentralService(settings)
     service.start()
+    freeze_startup_objects()  # registry, wards, app: no full GC pass walks them again (protocol/gc_pauses.py)
     print(f"floodmesh central: dashboard {service.api_url}/  (Ctrl-C to stop); log in as a user made by "
           "`floodmesh users add NAME --role operator --password`", flush=True)
     try:

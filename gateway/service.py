@@ -35,6 +35,7 @@ from gateway.worker_events import Durable, Event, Link, Mqtt, Text, WorkerQueue,
 from protocol import topics
 from protocol.envelopes import MESH_TEXT_MAX, AppAck, Downlink, GatewayStatus, TextDownlink
 from protocol.frames import Frame
+from protocol.gc_pauses import freeze_startup_objects
 from protocol.mqtt_endpoint import MqttEndpoint, release
 from protocol.registry import NodeRegistry
 
@@ -380,6 +381,7 @@ def run_gateway(settings: GatewaySettings, radio: RadioLink, registry: NodeRegis
     """Run a gateway until Ctrl-C (the ``floodmesh gateway`` command)."""
     service = GatewayService(settings, radio, registry)
     service.start()
+    freeze_startup_objects()  # keys, directory, libraries: no full GC pass walks them again (protocol/gc_pauses.py)
     print(f"floodmesh gateway {settings.gateway_id} (ward {settings.ward}): running, Ctrl-C to stop", flush=True)
     try:
         while True:

@@ -1,10 +1,11 @@
 """Water-level frames -> readings, quality counters, flood alerts and report-interval downlinks.
 
 Per reading only what must be per reading: the pure quality control and flood rules (LevelIngest)
-and, rarely, an alert or a config downlink. The rest is per batch: the readings go into the store in
-one statement, the quality counters and ``rules_evaluated`` in one update each, and each station's
-rule state once (``finish``). Readings are staged until then; an uplink whose handling fails is
-taken back out and its event ids given back (``mark``/``undo``).
+and, rarely, an alert or a config downlink. The rest is per batch or per slice: the readings go into
+the store one statement per slice of staged readings (``flush``, between uplinks), the quality
+counters and ``rules_evaluated`` in one update each and each station's rule state once (``finish``).
+Readings are staged until their slice is flushed; an uplink whose handling fails is taken back out
+and its event ids given back (``mark``/``undo``).
 """
 
 from collections import Counter
@@ -31,11 +32,15 @@ class LevelUplinks:
         self._encoder = encoder
         self._staged: list[tuple[Reading, LevelPoint | None, bool]] = []
         self._claimed: list[tuple[int, int, int]] = []  # event ids claimed by this batch's readings
+        self._flagged: Counter[str] = Counter()  # quality flags of the readings flushed so far
+        self._ran = 0  # readings flushed so far that ran the flood rules
 
     def begin(self, tx: StoreTx) -> None:
         """Start a batch: station rule states are read from the store as the batch first needs them."""
         self._staged.clear()
         self._claimed.clear()
+        self._flagged.clear()
+        self._ran = 0
         self.levels.begin_batch(tx.station_rule_state)
 
     def mark(self) -> tuple[int, int]:
@@ -87,18 +92,30 @@ class LevelUplinks:
             tx.set_report_interval(frame.node_id, outcome.report_interval_s, iso(now))
             tx.bump("config_sent")
 
-    def finish(self, tx: StoreTx, now: datetime, out: BatchResult) -> None:
-        """Write the batch's staged readings, its counters and the station states it changed."""
+    def flush(self, tx: StoreTx, out: BatchResult, at_least: int = 1) -> None:
+        """Insert the staged readings once there are ``at_least`` of them (only between uplinks: see below).
+
+        The processor calls this between the uplinks of a batch, so a batch that stops early for an
+        SOS has only the last few readings left to insert (``finish``), not the whole batch's: the
+        SOS's answer waits for that. Only between uplinks: ``undo`` takes back what an uplink staged
+        by position, and an uplink's readings must not be inserted before it has been handled whole.
+        """
+        if len(self._staged) < at_least:
+            return
         staged, self._staged = self._staged, []
-        if staged:
-            tx.insert_readings([reading for reading, _, _ in staged])
-        flagged = Counter(reading.qc_reason for reading, _, _ in staged if reading.qc_reason is not None)
-        for reason, n in sorted(flagged.items()):
-            tx.bump(QC_COUNTER_PREFIX + reason, n)
+        tx.insert_readings([reading for reading, _, _ in staged])
+        self._flagged.update(reading.qc_reason for reading, _, _ in staged if reading.qc_reason is not None)
         out.points.extend(point for _, point, _ in staged if point is not None)
         ran = sum(rules_ran for _, _, rules_ran in staged)
-        if ran:
-            tx.bump(RULES_EVALUATED, ran)
+        self._ran += ran
         out.rules_evaluated += ran
+
+    def finish(self, tx: StoreTx, now: datetime, out: BatchResult) -> None:
+        """Write the batch's staged readings, its counters and the station states it changed."""
+        self.flush(tx, out)
+        for reason, n in sorted(self._flagged.items()):
+            tx.bump(QC_COUNTER_PREFIX + reason, n)
+        if self._ran:
+            tx.bump(RULES_EVALUATED, self._ran)
         for station_id, version, state in self.levels.changed_states():  # shared with other replicas
             tx.put_station_rule_state(station_id, version, state, iso(now))

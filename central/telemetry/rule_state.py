@@ -11,7 +11,6 @@ import binascii
 import json
 import sys
 from array import array
-from itertools import chain
 from typing import Any
 
 from central.telemetry.rules import StationState
@@ -28,7 +27,7 @@ def encode_state(state: StationState) -> str:
     Every batch writes the state of each station it touched, and the window holds hours of readings:
     packed doubles cost a copy in C where JSON would format every float (and keep every bit of it).
     """
-    packed = array("d", chain.from_iterable(state.trend.points))
+    packed = state.trend.packed()
     if sys.byteorder != "little":
         packed.byteswap()
     return json.dumps({"rank": state.rank, "rising_fast": state.rising_fast, "pending": state.pending,

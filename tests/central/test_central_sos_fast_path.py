@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from central.geo.ward_locator import WardLocator
 from central.ingest.ingest_worker import IngestWorker, Outgoing
 from central.ingest.levels import LevelOutcome
-from central.ingest.processor import UplinkProcessor
+from central.ingest.processor import FLUSH_READINGS, UplinkProcessor
 from central.ingest.uplink_queue import Taken, UplinkQueue, is_urgent
 from central.store.sqlite import SqliteStore
 from central.telemetry.stations import Station
@@ -276,3 +277,75 @@ def test_an_sos_arriving_mid_batch_is_acked_before_the_rest_of_that_batch(
     assert sorted(i for i in _acked_ids(recorder.published) if i != SOS_MSG_ID) == list(range(1, 501))
     stats = sqlite_store.stats()
     assert (stats.readings_stored, stats.duplicates, stats.sos_cases) == (500, 0, 1)
+
+
+@pytest.mark.unit
+def test_readings_stored_in_slices_as_a_batch_goes_count_as_one_batch_does(
+    registry: NodeRegistry, locator: WardLocator, stations: dict[str, Station], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 250 readings cross two slices; one with a forged tag between them is refused alone. The store's
+    # figures are the same as with the whole batch inserted at its end.
+    batch = telemetry(250)
+    topic, payload = batch[149]
+    forged = json.loads(payload)
+    forged["frame"] = forged["frame"][:-2] + ("00" if forged["frame"][-2:] != "00" else "11")
+    batch[149] = (topic, json.dumps(forged).encode())
+    figures = []
+    for slice_size in (FLUSH_READINGS, 10**9):
+        monkeypatch.setattr("central.ingest.processor.FLUSH_READINGS", slice_size)
+        store = SqliteStore(tmp_path / f"central-{slice_size}.sqlite")
+        try:
+            result = UplinkProcessor(registry, locator, stations, store, clock=lambda: NOW).process_batch(batch)
+            [ack] = [AppAck.model_validate_json(m.payload) for m in result.app_acks]
+            assert sorted(ack.msg_ids) == [i for i in range(1, 251) if i != 150]
+            assert [r.msg_id for r in ack.refused] == [150]
+            stats = store.stats()
+        finally:
+            store.close()
+        assert (stats.readings_stored, stats.duplicates, stats.rejected) == (249, 0, 1)
+        figures.append((result.accepted, result.rules_evaluated, stats.rules_evaluated, stats.flagged_by_reason))
+    assert figures[0] == figures[1]
+
+
+@pytest.mark.unit
+def test_a_batch_stopped_for_an_sos_has_at_most_one_slice_of_readings_left_to_store_before_its_commit(
+    processor: UplinkProcessor, sqlite_store: SqliteStore
+) -> None:
+    # What the SOS waits for: the readings still staged when the batch stops are inserted in its commit.
+    inserted: list[int] = []
+    original = SqliteStore.transaction
+
+    def counting(store: SqliteStore) -> Any:
+        manager = original(store)
+        tx = manager.__enter__()
+        insert = tx.insert_readings
+        tx.insert_readings = lambda readings: (inserted.append(len(readings)), insert(readings))[1]  # type: ignore[method-assign]
+        return _Entered(manager, tx)
+
+    seen = [0]
+
+    def sos_after_350() -> bool:
+        seen[0] += 1
+        return seen[0] > 350
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SqliteStore, "transaction", counting)
+        cut = processor.process_batch(telemetry(500), yield_to=sos_after_350, budget_s=0.0)
+    assert sum(inserted) == sqlite_store.stats().readings_stored == 500 - len(cut.left)
+    assert max(inserted) <= FLUSH_READINGS
+    assert inserted[-1] <= FLUSH_READINGS  # the last insert, done while the SOS waits
+
+
+@dataclass
+class _Entered:
+    """A transaction already entered, handed back as a context manager (to count its inserts)."""
+
+    manager: Any
+    tx: Any
+
+    def __enter__(self) -> Any:
+        return self.tx
+
+    def __exit__(self, *exc: object) -> Any:
+        return self.manager.__exit__(*exc)

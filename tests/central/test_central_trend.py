@@ -37,6 +37,7 @@ def _check_stream(steps: list[tuple[float, float]]) -> None:
         heard.append((t, level))
         ref = _reference(heard)
         assert sorted(window.points) == ref
+        assert list(window.packed()) == [x for point in window.points for x in point]  # what rule_state stores
         expected, got = trend_m_per_h(ref, CFG), window_trend_m_per_h(window, CFG)
         assert (expected is None) == (got is None), (expected, got)
         if expected is not None and got is not None:
@@ -69,9 +70,9 @@ def test_a_window_never_changes_once_made() -> None:
     for i in range(10):
         base = base.added(T0 + 600 * i, 1.0 + 0.01 * i, SPAN_S)
     newer = base.added(T0 + 6000, 2.0, SPAN_S)
-    snapshot = newer.points
+    snapshot, packed = newer.points, newer.packed()
     replayed = base.added(T0 + 6000, 3.0, SPAN_S)
-    assert newer.points == snapshot
+    assert (newer.points, newer.packed()) == (snapshot, packed)
     assert (newer.last, replayed.last) == ((T0 + 6000, 2.0), (T0 + 6000, 3.0))
     assert base.last == (T0 + 5400, 1.09)
 
